@@ -1,0 +1,3 @@
+from customermates.cli import main
+
+raise SystemExit(main())

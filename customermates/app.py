@@ -1,0 +1,146 @@
+"""The Starlette application: one routes list, the request gate, and the database lifespan."""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import logging
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import anyio
+from starlette.applications import Starlette
+from starlette.datastructures import Headers
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from customermates import __version__, rest
+from customermates.auth import UNAUTHORIZED, LastUsed, authenticate, flush_last_used
+from customermates.config import Settings
+from customermates.ids import new_id
+from customermates.mcp import http as mcp_http
+from customermates.store import Database, connect
+from customermates.store.migrations import migrate
+from customermates.tools import REGISTRY
+from customermates.web import REQUEST_ID, error_response, json_response
+
+log = logging.getLogger("customermates.app")
+
+PUBLIC_PATHS = {"/healthz", "/api/v1/openapi", "/api/v1/docs"}
+LOOPBACK_HOSTS = {"localhost", "127.0.0.1", "[::1]", "::1"}
+WWW_AUTHENTICATE = {"WWW-Authenticate": 'Bearer realm="customermates"'}
+
+
+def origin_allowed(origin: str, host: str | None, settings: Settings) -> bool:
+    """Same host:port as the request, a loopback origin, or listed in CUSTOMERMATES_ALLOWED_ORIGINS."""
+    parts = urlsplit(origin)
+    if origin.rstrip("/") in settings.allowed_origins:
+        return True
+    if parts.scheme == "http" and parts.hostname in LOOPBACK_HOSTS:
+        return True
+    return bool(host) and parts.netloc == host
+
+
+def api_key(headers: Headers) -> str | None:
+    key = headers.get("x-api-key")
+    if key:
+        return key.strip()
+    scheme, _, token = headers.get("authorization", "").partition(" ")
+    return token.strip() if scheme.lower() == "bearer" and token else None
+
+
+class Gate:
+    """Runs before routing: X-Request-Id, Origin (403), then the API key (401) on `/api/v1`."""
+
+    def __init__(self, app):
+        self.app = app
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        headers = Headers(scope=scope)
+        given = headers.get("x-request-id", "")
+        request_id = given if REQUEST_ID.match(given) else new_id()
+        scope.setdefault("state", {})["request_id"] = request_id
+
+        async def send_with_id(message):
+            if message["type"] == "http.response.start":
+                extra = [(b"x-request-id", request_id.encode())]
+                if not any(k == b"cache-control" for k, _ in message.get("headers", [])):
+                    extra.append((b"cache-control", b"no-store"))
+                message = {**message, "headers": [*message.get("headers", []), *extra]}
+            await send(message)
+
+        response = await self.refusal(scope, headers)
+        if response is not None:
+            return await response(scope, receive, send_with_id)
+        await self.app(scope, receive, send_with_id)
+
+    async def refusal(self, scope, headers: Headers) -> Response | None:
+        origin = headers.get("origin")
+        settings: Settings = scope["app"].state.settings
+        if origin and not origin_allowed(origin, headers.get("host"), settings):
+            return error_response(
+                "forbidden", f"Origin {origin} is not allowed; add it to CUSTOMERMATES_ALLOWED_ORIGINS."
+            )
+        path = scope["path"]
+        if path in PUBLIC_PATHS or not path.startswith("/api/"):
+            return None
+        state = scope["app"].state
+        principal = await state.db.read(authenticate, api_key(headers))
+        if principal is None:
+            return error_response("unauthorized", UNAUTHORIZED, WWW_AUTHENTICATE)
+        state.last_used.touch(principal.key_id)
+        source = "mcp" if path == "/api/v1/mcp" else "rest"
+        scope["state"]["principal"] = dataclasses.replace(principal, source=source)
+        return None
+
+
+async def healthz(request: Request) -> Response:
+    if getattr(request.app.state, "db", None) is None:
+        return json_response({"status": "unavailable", "reason": "database not open"}, 503)
+    return json_response({"status": "ok", "version": __version__})
+
+
+async def _flush_last_used(app: Starlette) -> None:
+    while True:
+        await anyio.sleep(30)
+        rows = app.state.last_used.take()
+        if rows:
+            await app.state.db.write(flush_last_used, rows)
+
+
+def create_app(db_path: Path | str, settings: Settings | None = None) -> Starlette:
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette):
+        migrating = connect(db_path)
+        try:
+            migrate(migrating)
+        finally:
+            migrating.close()
+        app.state.db = await Database.open(db_path)
+        try:
+            async with anyio.create_task_group() as tasks:
+                tasks.start_soon(_flush_last_used, app)
+                yield
+                tasks.cancel_scope.cancel()
+        finally:
+            rows = app.state.last_used.take()
+            if rows:
+                await app.state.db.write(flush_last_used, rows)
+            await app.state.db.close()
+            app.state.db = None
+
+    routes = [
+        Route("/healthz", healthz, methods=["GET", "HEAD"]),
+        Route("/api/v1/mcp", mcp_http.endpoint, methods=["POST", "GET", "DELETE"]),
+        *rest.routes(REGISTRY),
+    ]
+    app = Starlette(routes=routes, lifespan=lifespan)
+    app.state.settings = settings or Settings.from_env()
+    app.state.registry = REGISTRY
+    app.state.last_used = LastUsed()
+    app.state.db = None
+    app.add_middleware(Gate)
+    return app

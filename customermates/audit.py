@@ -1,0 +1,59 @@
+"""Audit events, written in the same transaction as the change they describe (DATA-MODEL.md §9)."""
+
+from __future__ import annotations
+
+import sqlite3
+from dataclasses import dataclass, field
+from typing import Any
+
+import msgspec
+
+from customermates.ids import new_id
+
+_INSERT = "INSERT INTO audit_log VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+_encode = msgspec.json.Encoder().encode
+
+
+@dataclass
+class Actor:
+    """Who writes: a user through a key, or the CLI acting without one."""
+
+    company_id: str
+    user_id: str | None
+    key_id: str | None
+    source: str
+    operation: str
+
+
+@dataclass
+class AuditEvent:
+    entity_type: str
+    entity_id: str
+    event: str
+    changes: dict[str, Any] | None = None
+    snapshot: dict[str, Any] | None = None
+    id: str = field(default_factory=new_id)
+
+
+def write_events(conn: sqlite3.Connection, actor: Actor, occurred_at: str, events: list[AuditEvent]) -> None:
+    """One row per event; all events of one call share the transaction time."""
+    conn.executemany(
+        _INSERT,
+        [
+            (
+                e.id,
+                actor.company_id,
+                occurred_at,
+                actor.user_id,
+                actor.key_id,
+                actor.source,
+                actor.operation,
+                e.entity_type,
+                e.entity_id,
+                e.event,
+                None if e.changes is None else _encode(e.changes).decode(),
+                None if e.snapshot is None else _encode(e.snapshot).decode(),
+            )
+            for e in events
+        ],
+    )

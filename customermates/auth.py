@@ -1,0 +1,121 @@
+"""API keys: generation, hashing, verification, and the acting principal."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import logging
+import re
+import secrets
+import sqlite3
+import string
+import time
+from dataclasses import dataclass
+
+from customermates.ids import now_iso
+from customermates.permissions import READ_ACTIONS
+
+log = logging.getLogger("customermates.auth")
+
+ALPHABET = string.digits + string.ascii_uppercase + string.ascii_lowercase
+KEY_LENGTH = 64
+_KEY_SHAPE = re.compile(r"^[0-9A-Za-z]{64}$")
+UNAUTHORIZED = "Missing or invalid API key: send it as `x-api-key: <key>` or `Authorization: Bearer <key>`."
+
+
+def generate_key() -> str:
+    return "".join(secrets.choice(ALPHABET) for _ in range(KEY_LENGTH))
+
+
+def key_hash(key: str) -> str:
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who is calling: the key's user, with the user's current role and the key's limits."""
+
+    user_id: str
+    company_id: str
+    role_id: str
+    role_name: str
+    is_system: bool
+    permissions: frozenset[str]
+    key_id: str | None = None
+    read_only: bool = False
+    source: str = "mcp"
+
+    def can(self, permission: str) -> bool:
+        resource, action = permission.split(".")
+        if self.read_only and action not in READ_ACTIONS:
+            return False
+        if self.is_system:
+            return True
+        if permission in self.permissions:
+            return True
+        return action == "readOwn" and f"{resource}.readAll" in self.permissions
+
+    def reads_all(self, resource: str) -> bool:
+        return self.can(f"{resource}.readAll")
+
+    def reads(self, resource: str) -> bool:
+        return self.can(f"{resource}.readOwn")
+
+
+_LOOKUP = """
+SELECT k.id, k.hash, k.read_only, k.expires_at, k.revoked_at, u.id, u.company_id, u.status,
+       r.id, r.name, r.is_system,
+       (SELECT group_concat(p.resource || '.' || p.action) FROM role_permission p WHERE p.role_id = r.id)
+FROM api_key k JOIN app_user u ON u.id = k.user_id JOIN role r ON r.id = u.role_id
+WHERE k.hash = ?
+"""
+
+
+def authenticate(conn: sqlite3.Connection, key: str | None) -> Principal | None:
+    """The principal of a usable key, or None; the log records why a key was refused (never the key)."""
+    if not key or not _KEY_SHAPE.match(key):
+        log.info("auth refused: %s", "no key" if not key else "malformed key")
+        return None
+    digest = key_hash(key)
+    row = conn.execute(_LOOKUP, (digest,)).fetchone()
+    if row is None or not hmac.compare_digest(row[1], digest):
+        log.info("auth refused: unknown key")
+        return None
+    reason = _refusal(row)
+    if reason:
+        log.info("auth refused: key %s %s", row[0], reason)
+        return None
+    perms = frozenset((row[11] or "").split(",")) - {""}
+    return Principal(row[5], row[6], row[8], row[9], bool(row[10]), perms, row[0], bool(row[2]))
+
+
+def _refusal(row: sqlite3.Row) -> str | None:
+    if row[4] is not None:
+        return "is revoked"
+    if row[3] is not None and row[3] <= now_iso():
+        return "has expired"
+    if row[7] != "active":
+        return f"belongs to a user who is {row[7]}"
+    return None
+
+
+class LastUsed:
+    """Buffers `lastUsedAt` in memory so a read never waits for the write lock; flushed each minute."""
+
+    def __init__(self) -> None:
+        self._pending: dict[str, str] = {}
+        self._stamped: dict[str, float] = {}
+
+    def touch(self, key_id: str) -> None:
+        now = time.monotonic()
+        if now - self._stamped.get(key_id, -120.0) >= 60.0:
+            self._stamped[key_id] = now
+            self._pending[key_id] = now_iso()
+
+    def take(self) -> list[tuple[str, str]]:
+        pending, self._pending = self._pending, {}
+        return [(at, key_id) for key_id, at in pending.items()]
+
+
+def flush_last_used(conn: sqlite3.Connection, rows: list[tuple[str, str]]) -> None:
+    conn.executemany("UPDATE api_key SET last_used_at = ? WHERE id = ?", rows)

@@ -1,0 +1,48 @@
+"""Server-generated ids (UUIDv7, monotonic inside the process) and ISO 8601 timestamps."""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+import uuid
+from datetime import UTC, datetime
+
+_lock = threading.Lock()
+_last_ms = 0
+_seq = 0
+
+
+def new_id() -> str:
+    """A lowercase UUIDv7 string; ids made later in this process always sort after earlier ones."""
+    global _last_ms, _seq
+    with _lock:
+        ms = time.time_ns() // 1_000_000
+        if ms <= _last_ms:
+            # Same (or an earlier) millisecond: keep the clock and count up, so order holds.
+            ms = _last_ms
+            _seq += 1
+            if _seq >= 1 << 12:
+                ms += 1
+                _seq = 0
+        else:
+            _seq = int.from_bytes(os.urandom(2), "big") & 0x3FF
+        _last_ms = ms
+        seq = _seq
+    rand = int.from_bytes(os.urandom(8), "big") & ((1 << 62) - 1)
+    value = (ms << 80) | (0x7 << 76) | (seq << 64) | (0b10 << 62) | rand
+    return str(uuid.UUID(int=value))
+
+
+def new_ids(n: int) -> list[str]:
+    return [new_id() for _ in range(n)]
+
+
+def now_iso() -> str:
+    """UTC now with millisecond precision and a `Z`: fixed width, so text order is time order."""
+    return iso(datetime.now(UTC))
+
+
+def iso(moment: datetime) -> str:
+    moment = moment.astimezone(UTC)
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"

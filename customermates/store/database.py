@@ -1,0 +1,121 @@
+"""SQLite access: one writer connection, a small pool of readers, one thread hop per unit of work.
+
+A tool call's SQL runs as one synchronous function inside a connection's own thread, so a call pays
+one hop to that thread instead of one per statement (aiosqlite costs ~0.13 ms a hop). Writes are
+serialized through the single writer and run in one `BEGIN IMMEDIATE … COMMIT`; reads run in a
+deferred transaction, so a page's items and its total come from one snapshot.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import aiosqlite
+import anyio
+
+T = TypeVar("T")
+
+BUSY_TIMEOUT_MS = 10_000
+MIN_SQLITE = (3, 34, 0)
+
+
+class StorageError(Exception):
+    """The database cannot be used (engine too old, bad migration); the message says why."""
+
+
+def check_engine() -> None:
+    if sqlite3.sqlite_version_info < MIN_SQLITE:
+        raise StorageError(f"SQLite {sqlite3.sqlite_version} is too old; customermates needs 3.34 or newer.")
+    probe = sqlite3.connect(":memory:")
+    try:
+        probe.execute("CREATE VIRTUAL TABLE t USING fts5(a, tokenize='trigram')")
+    except sqlite3.OperationalError as exc:
+        raise StorageError(f"SQLite lacks FTS5 with the trigram tokenizer ({exc}).") from exc
+    finally:
+        probe.close()
+
+
+def connect(path: Path | str) -> sqlite3.Connection:
+    """A configured connection in autocommit mode: transactions are opened explicitly."""
+    path = Path(path)
+    if str(path) != ":memory:":
+        path.parent.mkdir(parents=True, exist_ok=True)
+    conn = sqlite3.connect(
+        path, isolation_level=None, check_same_thread=False, timeout=BUSY_TIMEOUT_MS / 1000
+    )
+    configure(conn)
+    return conn
+
+
+def configure(conn: sqlite3.Connection) -> None:
+    conn.row_factory = sqlite3.Row
+    conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+    conn.execute("PRAGMA foreign_keys = ON")
+    conn.execute("PRAGMA journal_mode = WAL")
+    conn.execute("PRAGMA synchronous = NORMAL")
+
+
+def in_transaction(conn: sqlite3.Connection, fn: Callable[..., T], *args: Any, write: bool) -> T:
+    """Run `fn(conn, *args)` in one transaction; roll everything back if it raises."""
+    conn.execute("BEGIN IMMEDIATE" if write else "BEGIN")
+    try:
+        result = fn(conn, *args)
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    conn.execute("COMMIT")
+    return result
+
+
+class Database:
+    """The process's connections. Create with `await Database.open(path)`."""
+
+    def __init__(self, path: Path, writer: aiosqlite.Connection, readers: list[aiosqlite.Connection]):
+        self.path = path
+        self._writer = writer
+        self._write_lock = anyio.Lock()
+        self._readers = readers
+        self._idle = list(readers)
+        self._reader_slots = anyio.Semaphore(len(readers))
+
+    @classmethod
+    async def open(cls, path: Path | str, readers: int = 3) -> Database:
+        path = Path(path)
+
+        async def opened() -> aiosqlite.Connection:
+            conn = await aiosqlite.connect(path, isolation_level=None, check_same_thread=False)
+            await conn._execute(configure, conn._conn)
+            return conn
+
+        writer = await opened()
+        return cls(path, writer, [await opened() for _ in range(readers)])
+
+    async def write(self, fn: Callable[..., T], *args: Any) -> T:
+        """Run `fn(conn, *args)` in the writer's thread inside `BEGIN IMMEDIATE … COMMIT`."""
+        async with self._write_lock:
+            return await self._writer._execute(in_transaction, self._writer._conn, fn, *args, write=True)
+
+    async def read(self, fn: Callable[..., T], *args: Any) -> T:
+        """Run `fn(conn, *args)` on a reader inside one read transaction (one snapshot)."""
+        async with self._reader_slots:
+            conn = self._idle.pop()
+            try:
+                return await conn._execute(in_transaction, conn._conn, fn, *args, write=False)
+            finally:
+                self._idle.append(conn)
+
+    async def run(self, fn: Callable[..., T], *args: Any) -> T:
+        """Run `fn(conn, *args)` on a reader without opening a transaction (e.g. online backup)."""
+        async with self._reader_slots:
+            conn = self._idle.pop()
+            try:
+                return await conn._execute(fn, conn._conn, *args)
+            finally:
+                self._idle.append(conn)
+
+    async def close(self) -> None:
+        for conn in [self._writer, *self._readers]:
+            await conn.close()

@@ -1,0 +1,340 @@
+"""The six account tools: who am I, my profile, teammates, the company, its roles."""
+
+from __future__ import annotations
+
+import sqlite3
+from typing import Annotated
+
+import msgspec
+from msgspec import UNSET, Meta, UnsetType
+
+from customermates.changes import diff
+from customermates.registry import Call, Tool, needs
+from customermates.shapes import (
+    CountryCode,
+    Currency,
+    Input,
+    NoInput,
+    Page,
+    PageSize,
+    Permission,
+    SearchTerm,
+    User,
+    UserPage,
+    total_pages,
+)
+from customermates.validation import require_some
+
+Name = Annotated[str, Meta(min_length=1, max_length=255)]
+Address = Annotated[str, Meta(max_length=255, description='Text up to 255 characters; "" clears it.')]
+AvatarUrl = Annotated[
+    str,
+    Meta(
+        max_length=2048,
+        pattern=r"^(https://\S+)?$",
+        extra={"format_hint": 'Use an https:// URL, or "" to remove.'},
+        description='An https:// image URL up to 2048 characters; null or "" removes the avatar.',
+    ),
+]
+
+_USER_SQL = """
+SELECT u.id, u.email, u.first_name, u.last_name, u.role_id, r.name, u.status, u.country, u.avatar_url,
+       u.created_at, u.updated_at
+FROM app_user u JOIN role r ON r.id = u.role_id
+"""
+
+
+def _user(row: sqlite3.Row) -> User:
+    return User(*row)
+
+
+def load_user(conn: sqlite3.Connection, company_id: str, user_id: str) -> User:
+    return _user(
+        conn.execute(_USER_SQL + " WHERE u.company_id = ? AND u.id = ?", (company_id, user_id)).fetchone()
+    )
+
+
+# ---- get_current_user ------------------------------------------------------------------------------
+
+
+class CompanyRef(msgspec.Struct):
+    id: str
+    name: str
+
+
+class CurrentUser(User):
+    isSystemRole: bool
+    permissions: list[Permission]
+    company: CompanyRef
+
+
+def _role_permissions(conn: sqlite3.Connection, role_ids: list[str]) -> dict[str, list[Permission]]:
+    marks = ",".join("?" * len(role_ids))
+    out: dict[str, list[Permission]] = {r: [] for r in role_ids}
+    rows = conn.execute(
+        f"SELECT role_id, resource, action FROM role_permission WHERE role_id IN ({marks})", role_ids
+    ).fetchall()
+    from customermates.permissions import ACTIONS, RESOURCES
+
+    rank = {(r, a): i for i, (r, a) in enumerate((r, a) for r in RESOURCES for a in ACTIONS)}
+    for role_id, resource, action in sorted(rows, key=lambda r: rank.get((r[1], r[2]), 999)):
+        out[role_id].append(Permission(resource, action))
+    return out
+
+
+def get_current_user(call: Call, _args: NoInput) -> CurrentUser:
+    me = load_user(call.conn, call.company_id, call.principal.user_id)
+    company = call.conn.execute("SELECT id, name FROM company WHERE id = ?", (call.company_id,)).fetchone()
+    perms = _role_permissions(call.conn, [me.roleId])[me.roleId]
+    return CurrentUser(
+        **msgspec.structs.asdict(me),
+        isSystemRole=call.principal.is_system,
+        permissions=perms,
+        company=CompanyRef(*company),
+    )
+
+
+# ---- update_my_profile -----------------------------------------------------------------------------
+
+
+class UpdateMyProfileInput(Input):
+    firstName: Annotated[Name, Meta(description="Your first name, 1-255 characters.")] | UnsetType = UNSET
+    lastName: Annotated[Name, Meta(description="Your last name, 1-255 characters.")] | UnsetType = UNSET
+    country: CountryCode | UnsetType = UNSET
+    avatarUrl: AvatarUrl | None | UnsetType = UNSET
+
+
+class UserResult(msgspec.Struct):
+    item: User
+    message: str
+
+
+_PROFILE_COLUMNS = {
+    "firstName": "first_name",
+    "lastName": "last_name",
+    "country": "country",
+    "avatarUrl": "avatar_url",
+}
+
+
+def update_my_profile(call: Call, args: UpdateMyProfileInput) -> UserResult:
+    require_some(args)
+    before = load_user(call.conn, call.company_id, call.principal.user_id)
+    given = {k: getattr(args, k) for k in _PROFILE_COLUMNS if getattr(args, k) is not UNSET}
+    if given.get("avatarUrl") == "":
+        given["avatarUrl"] = None
+    after = msgspec.structs.replace(before, **given)
+    changes = diff(msgspec.to_builtins(before), msgspec.to_builtins(after))
+    if not changes:
+        return UserResult(before, "Nothing changed; your profile already had these values.")
+    sets = ", ".join(f"{_PROFILE_COLUMNS[k]} = ?" for k in given)
+    name_key = f"{after.firstName} {after.lastName}".strip().casefold()
+    call.conn.execute(
+        f"UPDATE app_user SET {sets}, name_key = ?, updated_at = ? WHERE id = ?",
+        [*given.values(), name_key, call.now, before.id],
+    )
+    call.event("user", before.id, "user.updated", changes)
+    return UserResult(load_user(call.conn, call.company_id, before.id), "Updated your profile.")
+
+
+# ---- list_users ------------------------------------------------------------------------------------
+
+
+class ListUsersInput(Input):
+    searchTerm: Annotated[
+        SearchTerm, Meta(description="Optional text matched against first name, last name and email.")
+    ] = ""
+    page: Page = 1
+    pageSize: PageSize = 10
+
+
+def list_users(call: Call, args: ListUsersInput) -> UserPage:
+    where, params = ["u.company_id = ?"], [call.company_id]
+    if not call.principal.reads_all("users"):
+        where.append("u.id = ?")
+        params.append(call.principal.user_id)
+    for token in dict.fromkeys(args.searchTerm.casefold().split()):
+        where.append("(instr(u.name_key, ?) > 0 OR instr(u.email_key, ?) > 0)")
+        params += [token, token]
+    clause = " AND ".join(where)
+    total = call.conn.execute(f"SELECT count(*) FROM app_user u WHERE {clause}", params).fetchone()[0]
+    rows = call.conn.execute(
+        f"{_USER_SQL} WHERE {clause} ORDER BY u.name_key, u.id LIMIT ? OFFSET ?",
+        [*params, args.pageSize, (args.page - 1) * args.pageSize],
+    ).fetchall()
+    return UserPage(
+        [_user(r) for r in rows], total, args.page, args.pageSize, total_pages(total, args.pageSize)
+    )
+
+
+# ---- company ---------------------------------------------------------------------------------------
+
+
+class Company(msgspec.Struct):
+    id: str
+    name: str
+    street: str | None
+    city: str | None
+    postalCode: str | None
+    country: str | None
+    currency: str
+    createdAt: str
+    updatedAt: str
+
+
+_COMPANY_COLUMNS = {
+    "name": "name",
+    "street": "street",
+    "city": "city",
+    "postalCode": "postal_code",
+    "country": "country",
+    "currency": "currency",
+}
+
+
+def load_company(conn: sqlite3.Connection, company_id: str) -> Company:
+    row = conn.execute(
+        "SELECT id, name, street, city, postal_code, country, currency, created_at, updated_at"
+        " FROM company WHERE id = ?",
+        (company_id,),
+    ).fetchone()
+    return Company(*row)
+
+
+def get_company(call: Call, _args: NoInput) -> Company:
+    return load_company(call.conn, call.company_id)
+
+
+class UpdateCompanyInput(Input):
+    name: Annotated[Name, Meta(description="The company's name, 1-255 characters.")] | UnsetType = UNSET
+    street: Address | UnsetType = UNSET
+    city: Address | UnsetType = UNSET
+    postalCode: Address | UnsetType = UNSET
+    country: CountryCode | UnsetType = UNSET
+    currency: Currency | UnsetType = UNSET
+
+
+class CompanyResult(msgspec.Struct):
+    item: Company
+    message: str
+
+
+def update_company(call: Call, args: UpdateCompanyInput) -> CompanyResult:
+    require_some(args)
+    before = load_company(call.conn, call.company_id)
+    given = {k: (getattr(args, k) or None) for k in _COMPANY_COLUMNS if getattr(args, k) is not UNSET}
+    after = msgspec.structs.replace(before, **given)
+    changes = diff(msgspec.to_builtins(before), msgspec.to_builtins(after))
+    if not changes:
+        return CompanyResult(before, "Nothing changed; the company already had these values.")
+    sets = ", ".join(f"{_COMPANY_COLUMNS[k]} = ?" for k in given)
+    call.conn.execute(
+        f"UPDATE company SET {sets}, updated_at = ? WHERE id = ?", [*given.values(), call.now, before.id]
+    )
+    call.event("company", before.id, "company.updated", changes)
+    return CompanyResult(load_company(call.conn, call.company_id), "Updated the company profile.")
+
+
+# ---- list_roles ------------------------------------------------------------------------------------
+
+
+class Role(msgspec.Struct):
+    id: str
+    name: str
+    description: str | None
+    isSystemRole: bool
+    permissions: list[Permission]
+
+
+class RoleList(msgspec.Struct):
+    items: list[Role]
+    total: int
+
+
+def list_roles(call: Call, _args: NoInput) -> RoleList:
+    rows = call.conn.execute(
+        "SELECT id, name, description, is_system FROM role WHERE company_id = ? ORDER BY name_key, id",
+        (call.company_id,),
+    ).fetchall()
+    perms = _role_permissions(call.conn, [r[0] for r in rows]) if rows else {}
+    items = [Role(r[0], r[1], r[2], bool(r[3]), perms[r[0]]) for r in rows]
+    return RoleList(items, len(items))
+
+
+TOOLS = [
+    Tool(
+        "get_current_user",
+        "Get current user",
+        "Who am I: returns the calling user, their role, every permission they hold and their company. "
+        "Call it first in a session to learn what you may do. Takes no arguments.",
+        NoInput,
+        CurrentUser,
+        get_current_user,
+        "account",
+        read_only=True,
+        idempotent=True,
+    ),
+    Tool(
+        "update_my_profile",
+        "Update my profile",
+        "Edit the caller's own first name, last name, country or avatar URL. Partial update: omitted fields, "
+        'avatarUrl included, stay as they are; send avatarUrl null or "" to remove it. Email and role cannot '
+        "be changed here. Send at least one field.",
+        UpdateMyProfileInput,
+        UserResult,
+        update_my_profile,
+        "account",
+        idempotent=True,
+    ),
+    Tool(
+        "list_users",
+        "List users",
+        "List the company's users (teammates), sorted by name, one page at a time (pageSize 1-100, default 10). "
+        "The source of ids for `userIds` and the `users` relation. With only users.readOwn you see yourself.",
+        ListUsersInput,
+        UserPage,
+        list_users,
+        "account",
+        needs("users.readAll", "users.readOwn"),
+        read_only=True,
+        idempotent=True,
+    ),
+    Tool(
+        "get_company",
+        "Get company",
+        "Read the caller's company profile (name, address, country, currency). Service amounts and deal totals "
+        "are in this currency. Takes no arguments.",
+        NoInput,
+        Company,
+        get_company,
+        "account",
+        needs("company.readOwn", "company.readAll"),
+        read_only=True,
+        idempotent=True,
+    ),
+    Tool(
+        "update_company",
+        "Update company",
+        "Edit the company profile: name, street, city, postalCode, country, currency. Partial update: omitted "
+        'fields are kept; "" clears street, city or postalCode. Changing currency converts no amounts.',
+        UpdateCompanyInput,
+        CompanyResult,
+        update_company,
+        "account",
+        needs("company.update"),
+        idempotent=True,
+    ),
+    Tool(
+        "list_roles",
+        "List roles",
+        "List the company's roles and the permissions of each (all roles, not paged). Roles are read-only "
+        "over MCP; they are assigned with the command line.",
+        NoInput,
+        RoleList,
+        list_roles,
+        "account",
+        needs("users.readAll", "users.readOwn"),
+        read_only=True,
+        idempotent=True,
+    ),
+]

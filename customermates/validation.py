@@ -1,0 +1,313 @@
+"""Argument validation that reports every problem, each at its JSON path, with a fix.
+
+msgspec stops at the first error and reports an unknown key at its parent, so inputs are first
+walked here against the same msgspec type information (`msgspec.inspect`), collecting up to 50
+issues and normalizing text on the way (NFC, trimmed, lowercase ids). Only a clean value reaches
+`msgspec.convert`, which builds the typed input. Field metadata (`Meta(extra=...)`) tunes the walk:
+
+    multiline   keep inner layout and surrounding whitespace; allow newlines and tabs
+    id          the value is a record id (lowercased; a bad one gets the "ids come from" hint)
+    null_hint   the hint given when `null` is sent for this field
+"""
+
+from __future__ import annotations
+
+import difflib
+import math
+import re
+import unicodedata
+from typing import Any
+
+import msgspec
+from msgspec import inspect as mi
+
+from customermates.errors import MAX_ISSUES, Issue, ToolError, invalid
+
+UUID_PATTERN = r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
+_UUID = re.compile(UUID_PATTERN)
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+_CONTROL_MULTILINE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+ID_HINT = "ids come from filter_entity / search_all_entities / list_* — never invent or pass a name."
+NULL_HINT = "Omit the field to keep its value."
+_JSON_TYPE = {dict: "an object", list: "an array", str: "a string", bool: "a boolean", type(None): "null"}
+
+
+def json_type(value: Any) -> str:
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, int | float):
+        return "a number"
+    return _JSON_TYPE.get(type(value), type(value).__name__)
+
+
+def closest(word: str, choices: list[str] | tuple[str, ...], n: int = 1) -> list[str]:
+    """Closest names, comparing lowercase without `_`/`-` so `first_name` finds `firstName`."""
+
+    def norm(s: str) -> str:
+        return re.sub(r"[_\-\s]", "", str(s)).lower()
+
+    exact = [c for c in choices if norm(c) == norm(word)]
+    if exact:
+        return exact[:n]
+    by_norm = {norm(c): c for c in choices}
+    return [by_norm[m] for m in difflib.get_close_matches(norm(word), list(by_norm), n=n, cutoff=0.6)]
+
+
+class _Walk:
+    def __init__(self) -> None:
+        self.issues: list[Issue] = []
+
+    def add(self, path: str, message: str, hint: str = "") -> None:
+        if len(self.issues) < MAX_ISSUES:
+            self.issues.append(Issue(path, message, hint))
+
+    def value(self, value: Any, t: mi.Type, path: str, extra: dict) -> Any:
+        if isinstance(t, mi.Metadata):
+            return self.value(value, t.type, path, {**extra, **(t.extra or {})})
+        handler = getattr(self, "on_" + type(t).__name__, None)
+        return handler(value, t, path, extra) if handler else value
+
+    def null(self, path: str, extra: dict, parent: dict | None = None) -> None:
+        # A hint may name the item's own id, e.g. a filled-in unlink_entities call.
+        hint = extra.get("null_hint", NULL_HINT).replace("{id}", str((parent or {}).get("id") or "…"))
+        self.add(path, "null is not allowed here", hint)
+
+    def on_UnionType(self, value: Any, t: mi.UnionType, path: str, extra: dict) -> Any:
+        members = [m for m in t.types if not isinstance(m, mi.NoneType)]
+        if value is None:
+            if len(members) == len(t.types):
+                self.null(path, extra)
+            return None
+        for member in members:
+            probe = _Walk()
+            out = probe.value(value, member, path, extra)
+            if not probe.issues:
+                return out
+        if len(members) == 1:
+            return self.value(value, members[0], path, extra)
+        kinds = " or ".join(sorted({_describe(m) for m in members}))
+        self.add(path, f"expected {kinds}, got {json_type(value)}", f"Send {kinds}.")
+        return value
+
+    def on_StructType(self, value: Any, t: mi.StructType, path: str, extra: dict) -> Any:
+        if value is None:
+            return self.null(path, extra)
+        if not isinstance(value, dict):
+            self.add(
+                path, f"expected an object, got {json_type(value)}", "Send a JSON object with named fields."
+            )
+            return value
+        fields = {f.encode_name: f for f in t.fields}
+        hints = getattr(t.cls, "__unknown_hints__", {})
+        out = {}
+        for key, item in value.items():
+            sub = f"{path}.{key}"
+            field = fields.get(key)
+            if field is None:
+                if key in hints:
+                    self.add(sub, f"unknown field '{key}'", hints[key])
+                else:
+                    guess = closest(key, list(fields))
+                    known = ", ".join(fields) or "none"
+                    hint = f"`{key}`: did you mean `{guess[0]}`?" if guess else f"Known fields: {known}."
+                    self.add(sub, f"unknown field '{key}'", hint)
+                continue
+            if item is None and not _nullable(field.type):
+                self.null(sub, _extra(field.type), value)
+                continue
+            out[key] = self.value(item, field.type, sub, {})
+        for name, field in fields.items():
+            if field.required and name not in value:
+                self.add(f"{path}.{name}", "is required", f"Add `{name}`.")
+        return out
+
+    def on_ListType(self, value: Any, t: mi.ListType, path: str, extra: dict) -> Any:
+        if not isinstance(value, list):
+            self.add(
+                path,
+                f"expected an array, got {json_type(value)}",
+                f'Send an array, e.g. "{path.rsplit(".", 1)[-1]}": [...].',
+            )
+            return value
+        if t.min_length is not None and len(value) < t.min_length:
+            self.add(
+                path, f"needs at least {t.min_length} item(s), got {len(value)}", "Add the missing items."
+            )
+        if t.max_length is not None and len(value) > t.max_length:
+            self.add(
+                path,
+                f"holds {len(value)} items; the limit is {t.max_length}",
+                f"Split into calls of at most {t.max_length}.",
+            )
+            return value
+        return [self.value(item, t.item_type, f"{path}[{i}]", extra) for i, item in enumerate(value)]
+
+    on_SetType = on_ListType
+
+    def on_DictType(self, value: Any, t: mi.DictType, path: str, extra: dict) -> Any:
+        if not isinstance(value, dict):
+            self.add(path, f"expected an object, got {json_type(value)}", "Send a JSON object.")
+            return value
+        return {k: self.value(v, t.value_type, f"{path}.{k}", extra) for k, v in value.items()}
+
+    def on_StrType(self, value: Any, t: mi.StrType, path: str, extra: dict) -> Any:
+        if not isinstance(value, str):
+            self.add(path, f"expected a string, got {json_type(value)}", "Send a JSON string.")
+            return value
+        return self.text(value, t, path, extra)
+
+    def text(self, value: str, t: mi.StrType, path: str, extra: dict) -> str:
+        if extra.get("id"):
+            if not _UUID.match(value):
+                self.add(path, f"{_quote(value)} is not a valid id (a UUID)", ID_HINT)
+            return value.lower()
+        if any(0xD800 <= ord(ch) <= 0xDFFF for ch in value):
+            self.add(path, "contains an unpaired surrogate", "Send valid UTF-8 text.")
+            return value
+        value = unicodedata.normalize("NFC", value)
+        control = _CONTROL_MULTILINE if extra.get("multiline") else _CONTROL
+        if control.search(value):
+            self.add(
+                path, "contains control characters", "Remove control characters such as newlines or NUL."
+            )
+        if extra.get("multiline"):
+            value = value.replace("\r\n", "\n").replace("\r", "\n")
+        else:
+            value = value.strip()
+        size = len(value)
+        if t.min_length is not None and size < t.min_length:
+            what = "must not be empty" if t.min_length == 1 else f"needs at least {t.min_length} characters"
+            self.add(path, what, "Send a non-blank value." if t.min_length == 1 else "Send a longer value.")
+        if t.max_length is not None and size > t.max_length:
+            self.add(path, f"is {size} characters long; the limit is {t.max_length}", "Shorten it.")
+        if t.pattern is not None and not re.search(t.pattern, value):
+            self.add(
+                path,
+                f"{_quote(value)} has the wrong format",
+                extra.get("format_hint", "See the field's description."),
+            )
+        return value
+
+    def on_IntType(self, value: Any, t: mi.IntType, path: str, extra: dict) -> Any:
+        if isinstance(value, float) and value.is_integer() and abs(value) < 2**53:
+            value = int(value)
+        if not isinstance(value, int) or isinstance(value, bool):
+            self.add(path, f"expected a whole number, got {json_type(value)}", "Send an integer such as 1.")
+            return value
+        self.bounds(value, t, path)
+        return value
+
+    def on_FloatType(self, value: Any, t: mi.FloatType, path: str, extra: dict) -> Any:
+        if not isinstance(value, int | float) or isinstance(value, bool):
+            self.add(
+                path,
+                f"expected a number, got {json_type(value)}",
+                "Send a plain decimal such as 1500 or 1500.50.",
+            )
+            return value
+        if not math.isfinite(value):
+            self.add(path, "must be a finite number", "Send a plain decimal such as 1500.")
+            return value
+        self.bounds(value, t, path)
+        return value
+
+    def bounds(self, value: float, t: Any, path: str) -> None:
+        checks = [
+            (t.ge, lambda b: value >= b, "at least"),
+            (t.gt, lambda b: value > b, "greater than"),
+            (t.le, lambda b: value <= b, "at most"),
+            (t.lt, lambda b: value < b, "less than"),
+        ]
+        for bound, ok, words in checks:
+            if bound is not None and not ok(bound):
+                self.add(
+                    path,
+                    f"{value} is out of range: must be {words} {bound}",
+                    f"Send a value {words} {bound}.",
+                )
+
+    def on_BoolType(self, value: Any, t: Any, path: str, extra: dict) -> Any:
+        if not isinstance(value, bool):
+            self.add(path, f"expected true or false, got {json_type(value)}", "Send true or false.")
+        return value
+
+    def on_LiteralType(self, value: Any, t: mi.LiteralType, path: str, extra: dict) -> Any:
+        if value in t.values and type(value) is type(t.values[0]):
+            return value
+        allowed = ", ".join(map(str, t.values))
+        guess = closest(str(value), [str(v) for v in t.values]) if isinstance(value, str) else []
+        hint = f'did you mean "{guess[0]}"? ' if guess else ""
+        self.add(path, f"{_quote(value)} is not allowed", f"{hint}Use one of: {allowed}.")
+        return value
+
+    def on_NoneType(self, value: Any, t: Any, path: str, extra: dict) -> Any:
+        if value is not None:
+            self.add(path, f"expected null, got {json_type(value)}", "Send null or omit the field.")
+        return value
+
+
+def _describe(t: mi.Type) -> str:
+    t = t.type if isinstance(t, mi.Metadata) else t
+    names = {
+        mi.StrType: "a string",
+        mi.IntType: "a whole number",
+        mi.FloatType: "a number",
+        mi.ListType: "an array",
+        mi.StructType: "an object",
+        mi.BoolType: "a boolean",
+    }
+    return names.get(type(t), "a value")
+
+
+def _nullable(t: mi.Type) -> bool:
+    t = t.type if isinstance(t, mi.Metadata) else t
+    return isinstance(t, mi.NoneType | mi.AnyType) or (
+        isinstance(t, mi.UnionType) and any(isinstance(m, mi.NoneType) for m in t.types)
+    )
+
+
+def _extra(t: mi.Type) -> dict:
+    return (t.extra or {}) if isinstance(t, mi.Metadata) else {}
+
+
+def _quote(value: Any) -> str:
+    text = value if isinstance(value, str) else msgspec.json.encode(value).decode()
+    text = text if len(text) <= 60 else text[:57] + "..."
+    return f'"{text}"'
+
+
+_INFO_CACHE: dict[type, mi.Type] = {}
+
+
+def check(args: Any, input_type: type, writes: bool = True) -> Any:
+    """Validate and normalize `args` into an instance of `input_type`, or raise `invalid_input`."""
+    info = _INFO_CACHE.get(input_type)
+    if info is None:
+        info = _INFO_CACHE[input_type] = mi.type_info(input_type)
+    walk = _Walk()
+    clean = walk.value({} if args is None else args, info, "$", {})
+    if walk.issues:
+        raise invalid(walk.issues, writes=writes)
+    try:
+        return msgspec.convert(clean, input_type)
+    except msgspec.ValidationError as exc:
+        raise invalid(
+            [Issue(_msgspec_path(str(exc)), str(exc), "Fix the value at that path.")], writes=writes
+        ) from exc
+
+
+def _msgspec_path(message: str) -> str:
+    match = re.search(r"at `(\$[^`]*)`", message)
+    return match[1] if match else "$"
+
+
+def require_some(args: msgspec.Struct, path: str = "$") -> None:
+    """Partial updates need at least one field besides `id`."""
+    given = [f for f in args.__struct_fields__ if f != "id" and getattr(args, f) is not msgspec.UNSET]
+    if not given:
+        names = ", ".join(f for f in args.__struct_fields__ if f != "id")
+        raise ToolError(
+            "invalid_input",
+            "Nothing to change: send at least one field.",
+            [Issue(path, "no field to change was given", f"Send at least one of: {names}.")],
+        )

@@ -1,0 +1,53 @@
+"""HTTP plumbing shared by the MCP endpoint and the REST routes: bodies, JSON replies, error bodies."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import msgspec
+from starlette.requests import Request
+from starlette.responses import Response
+
+from customermates.config import MAX_BODY_BYTES
+from customermates.errors import STATUS, ToolError
+
+_encode = msgspec.json.Encoder().encode
+REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,128}$")
+
+
+class BodyTooLarge(Exception):
+    pass
+
+
+def json_response(data: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
+    return Response(_encode(data), status, headers, media_type="application/json")
+
+
+def error_response(code: str, message: str, headers: dict[str, str] | None = None, issues=None) -> Response:
+    return json_response(ToolError(code, message, issues).to_struct(), STATUS[code], headers)
+
+
+def tool_error_response(err: ToolError) -> Response:
+    return json_response(err.to_struct(), err.status)
+
+
+async def read_body(request: Request, limit: int = MAX_BODY_BYTES) -> bytes:
+    """The whole body, refusing more than `limit` bytes before reading (Content-Length) or while reading."""
+    declared = request.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > limit:
+        raise BodyTooLarge
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise BodyTooLarge
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def too_large() -> Response:
+    return error_response(
+        "payload_too_large",
+        f"The request body is over the limit of {MAX_BODY_BYTES:,} bytes (2 MB); send smaller batches.",
+    )
