@@ -18,8 +18,8 @@ import pytest
 import uvicorn
 
 from customermates.app import create_app
-from customermates.store import connect
 from customermates.store import accounts as acc
+from customermates.store import connect
 from customermates.store.database import in_transaction
 from customermates.store.migrations import migrate
 
@@ -90,7 +90,9 @@ class Server:
 def running_server(db_path: Path) -> Iterator[Server]:
     """uvicorn serving the real app on a loopback port, in a thread of this process."""
     port = free_port()
-    config = uvicorn.Config(create_app(db_path), host="127.0.0.1", port=port, log_level="warning", lifespan="on")
+    config = uvicorn.Config(
+        create_app(db_path), host="127.0.0.1", port=port, log_level="warning", lifespan="on"
+    )
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
@@ -118,7 +120,9 @@ def http(server: Server, tenant: Tenant) -> Iterator[httpx.Client]:
         yield client
 
 
-def rpc(client: httpx.Client, method: str, params: dict | None = None, ident: int = 1, **headers) -> httpx.Response:
+def rpc(
+    client: httpx.Client, method: str, params: dict | None = None, ident: int = 1, **headers
+) -> httpx.Response:
     body = {"jsonrpc": "2.0", "id": ident, "method": method, "params": params or {}}
     return client.post("/api/v1/mcp", json=body, headers=headers)
 
@@ -142,7 +146,9 @@ def err(client: httpx.Client, name: str, arguments: dict | None = None) -> dict:
     return result["structuredContent"]["error"]
 
 
-def cli(*args: str, db: Path | None = None, env: dict | None = None, input: str | None = None) -> subprocess.CompletedProcess:
+def cli(
+    *args: str, db: Path | None = None, env: dict | None = None, input: str | None = None
+) -> subprocess.CompletedProcess:
     """Run `python -m customermates ...` as a user would, against this checkout."""
     full_env = {**os.environ, "PYTHONPATH": str(ROOT), **(env or {})}
     command = [sys.executable, "-m", "customermates", *args]

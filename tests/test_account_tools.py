@@ -25,8 +25,14 @@ async def test_official_client_lists_and_calls_the_account_tools(server, tenant,
         assert client.instructions
         tools = (await client.list_tools()).tools
         names = [t.name for t in tools]
-        assert names == ["get_current_user", "update_my_profile", "list_users", "get_company", "update_company",
-                         "list_roles"]
+        assert names == [
+            "get_current_user",
+            "update_my_profile",
+            "list_users",
+            "get_company",
+            "update_company",
+            "list_roles",
+        ]
         for tool in tools:
             assert tool.input_schema["type"] == "object" and tool.output_schema["type"] == "object"
             assert tool.annotations.open_world_hint is False

@@ -1,0 +1,218 @@
+"""What the five CRM entities are, how they link, who may see them, and their search text.
+
+One table of data that records, writes, queries and the tool declarations all read, so a field or a
+relation is named in one place (DATA-MODEL.md §6-7, QUERIES.md §2.3, §5.2).
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from dataclasses import dataclass
+from decimal import ROUND_HALF_EVEN, Decimal
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from customermates.auth import Principal
+
+ENTITY_TYPES = ("contact", "organization", "deal", "service", "task")
+PLURAL = {e: e + "s" for e in ENTITY_TYPES}  # also the permission resource
+SINGULAR = {p: e for e, p in PLURAL.items()}
+
+# The 13 link tables: (left type, right type). `user` is the app_user table.
+PAIRS = (
+    ("contact", "organization"),
+    ("contact", "deal"),
+    ("contact", "task"),
+    ("organization", "deal"),
+    ("organization", "task"),
+    ("deal", "service"),
+    ("deal", "task"),
+    ("service", "task"),
+    ("contact", "user"),
+    ("organization", "user"),
+    ("deal", "user"),
+    ("service", "user"),
+    ("task", "user"),
+)
+
+
+@dataclass(frozen=True)
+class Relation:
+    """One relation array of an entity: `contact.organizations` stored in `link_contact_organization`."""
+
+    entity: str  # the owning entity type
+    name: str  # relation array name in DTOs and link_entities: "organizations", "users"
+    other: str  # the other end's type: an entity type or "user"
+    table: str  # link table
+    own_col: str  # column holding the owning record's id
+    other_col: str  # column holding the other end's id
+
+    @property
+    def field(self) -> str:
+        """Input and filter field name: `organizationIds`, `userIds` (deal services travel as `services`)."""
+        return f"{self.other}Ids"
+
+    @property
+    def resource(self) -> str:
+        return "users" if self.other == "user" else PLURAL[self.other]
+
+
+def _relation(entity: str, other: str) -> Relation:
+    left, right = (entity, other) if (entity, other) in PAIRS else (other, entity)
+    own, far = ("left_id", "right_id") if left == entity else ("right_id", "left_id")
+    name = "users" if other == "user" else PLURAL[other]
+    return Relation(entity, name, other, f"link_{left}_{right}", own, far)
+
+
+# Relation arrays per entity, in DATA-MODEL.md §6.2 order (DTO key order and listing order).
+RELATIONS: dict[str, tuple[Relation, ...]] = {
+    entity: tuple(_relation(entity, other) for other in others)
+    for entity, others in {
+        "contact": ("organization", "deal", "task", "user"),
+        "organization": ("contact", "deal", "task", "user"),
+        "deal": ("organization", "contact", "service", "task", "user"),
+        "service": ("deal", "task", "user"),
+        "task": ("contact", "organization", "deal", "service", "user"),
+    }.items()
+}
+
+
+def relation(entity: str, name: str) -> Relation | None:
+    return next((r for r in RELATIONS[entity] if r.name == name), None)
+
+
+def resource(entity: str) -> str:
+    return PLURAL[entity]
+
+
+# ---- read scope (DATA-MODEL.md §4.3) -------------------------------------------------------------
+
+
+def scope_sql(principal: Principal, entity: str, alias: str) -> tuple[str, list[str]]:
+    """A WHERE fragment limiting `alias` (a row of `entity`) to what the caller may read.
+
+    The company filter is always included. With only `readOwn`, the record must be assigned to the
+    caller. With no read right at all nothing matches (tools check the permission before this).
+    """
+    base = f"{alias}.company_id = ?"
+    if principal.reads_all(PLURAL[entity]):
+        return base, [principal.company_id]
+    if principal.reads(PLURAL[entity]):
+        table = f"link_{entity}_user"
+        return (
+            f"{base} AND {alias}.id IN (SELECT left_id FROM {table} WHERE right_id = ?)",
+            [principal.company_id, principal.user_id],
+        )
+    return "0", []
+
+
+def visible_ids(conn: sqlite3.Connection, principal: Principal, entity: str, ids: list[str]) -> set[str]:
+    """Which of `ids` are records of `entity` the caller may read (one query)."""
+    if not ids:
+        return set()
+    where, params = scope_sql(principal, entity, "e")
+    rows = conn.execute(
+        f"SELECT e.id FROM {entity} e WHERE e.id IN (SELECT value FROM json_each(?)) AND {where}",
+        [json.dumps(ids), *params],
+    )
+    return {r[0] for r in rows}
+
+
+def visible_user_ids(conn: sqlite3.Connection, principal: Principal, ids: list[str]) -> set[str]:
+    """Users the caller may reference: with `users.readAll` the company's users, with readOwn only oneself."""
+    if not ids:
+        return set()
+    if not principal.reads("users"):
+        return set()
+    rows = conn.execute(
+        "SELECT id FROM app_user WHERE company_id = ? AND id IN (SELECT value FROM json_each(?))",
+        (principal.company_id, json.dumps(ids)),
+    )
+    found = {r[0] for r in rows}
+    return found if principal.reads_all("users") else found & {principal.user_id}
+
+
+# ---- money and quantities: integers scaled by 10^4 (DATA-MODEL.md §1) ------------------------------
+
+SCALE = 10_000
+_STEP = Decimal("0.0001")
+
+
+def to_units(value: float | int | str | Decimal) -> int:
+    """A JSON number (or decimal text) as exact 1/10,000 units, rounded half to even."""
+    number = (
+        value
+        if isinstance(value, Decimal)
+        else Decimal(repr(value) if isinstance(value, float) else str(value))
+    )
+    return int((number.quantize(_STEP, rounding=ROUND_HALF_EVEN) * SCALE).to_integral_value())
+
+
+def from_units(units: int) -> int | float:
+    """Units back to a JSON number: an int when whole, else the shortest float with those 4 places."""
+    whole, frac = divmod(units, SCALE)
+    return whole if frac == 0 else float(Decimal(units) / SCALE)
+
+
+# ---- names and search text (QUERIES.md §5.2, DATA-MODEL.md §10.3-10.4) ----------------------------
+
+
+def display_name(first: str, last: str) -> str:
+    return f"{first} {last}".strip()
+
+
+def name_key(text: str) -> str:
+    """The case-folded sort key stored next to every name."""
+    return text.casefold()
+
+
+_NL = "char(10)"
+# The FTS `body` of each entity, built from the row `e` and its links: one searchable field per line.
+SEARCH_BODY = {
+    "contact": (
+        f"e.first_name || ' ' || e.last_name || {_NL}"
+        f" || coalesce((SELECT group_concat(value, {_NL}) FROM json_each(e.emails)), '') || {_NL}"
+        f" || coalesce((SELECT group_concat(o.name, {_NL}) FROM link_contact_organization l"
+        " JOIN organization o ON o.id = l.right_id WHERE l.left_id = e.id), '')"
+    ),
+    "organization": (
+        f"e.name || {_NL} || coalesce((SELECT group_concat(c.first_name || ' ' || c.last_name, {_NL})"
+        " FROM link_contact_organization l JOIN contact c ON c.id = l.left_id WHERE l.right_id = e.id), '')"
+    ),
+    "deal": "e.name",
+    "service": "e.name",
+    "task": "e.name",
+}
+SEARCH_TABLES = ("trigram", "words")
+
+
+def refresh_search(conn: sqlite3.Connection, entity: str, ids: list[str] | set[str]) -> None:
+    """Rewrite the search rows of these records from the tables (call after every change to their text)."""
+    if not ids:
+        return
+    packed = json.dumps(list(ids))
+    for kind in SEARCH_TABLES:
+        table = f"{entity}_{kind}"
+        conn.execute(
+            f"DELETE FROM {table} WHERE rowid IN (SELECT seq FROM {entity} WHERE id IN (SELECT value FROM json_each(?)))",
+            (packed,),
+        )
+        conn.execute(
+            f"INSERT INTO {table}(rowid, body) SELECT e.seq, {SEARCH_BODY[entity]} FROM {entity} e"
+            " WHERE e.id IN (SELECT value FROM json_each(?))",
+            (packed,),
+        )
+
+
+def drop_search(conn: sqlite3.Connection, entity: str, ids: list[str] | set[str]) -> None:
+    """Remove the search rows of records about to be deleted (call before the DELETE)."""
+    if not ids:
+        return
+    packed = json.dumps(list(ids))
+    for kind in SEARCH_TABLES:
+        conn.execute(
+            f"DELETE FROM {entity}_{kind} WHERE rowid IN"
+            f" (SELECT seq FROM {entity} WHERE id IN (SELECT value FROM json_each(?)))",
+            (packed,),
+        )
