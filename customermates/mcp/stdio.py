@@ -1,0 +1,250 @@
+"""MCP over stdin/stdout (CLI.md `stdio`): one JSON-RPC message per line, through the shared dispatcher.
+
+stdout carries JSON-RPC only; everything else goes to stderr. The key is checked again on every
+request, so a revocation or deactivation made by the CLI in another process ends the session.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import math
+import os
+import sys
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, BinaryIO
+
+import anyio
+import anyio.from_thread
+import anyio.lowlevel
+import msgspec
+from anyio.streams.memory import MemoryObjectSendStream
+
+from customermates.auth import LastUsed, Principal, authenticate, flush_last_used
+from customermates.mcp import dispatch as rpc
+from customermates.registry import TOOLSETS
+from customermates.store import Database, connect
+from customermates.store.database import check_engine
+from customermates.store.migrations import migrate
+from customermates.tools import REGISTRY
+
+log = logging.getLogger("customermates.stdio")
+
+_encode = msgspec.json.Encoder().encode
+_decode = msgspec.json.Decoder().decode
+
+NO_KEY = (
+    "no API key: set CUSTOMERMATES_API_KEY or pass --api-key"
+    " (`customermates keys create --email EMAIL --name NAME` makes one)."
+)
+BAD_KEY = (
+    "the API key is unknown, revoked or expired, or its user is inactive;"
+    " create a new one with `customermates keys create --email EMAIL --name NAME`."
+)
+REVOKED = (
+    "unauthorized: the API key stopped working (revoked, expired, or its user was deactivated);"
+    " restart `customermates stdio` with a valid key."
+)
+FLUSH_SECONDS = 30
+_UNPARSABLE = object()
+
+
+class KeyRefused(Exception):
+    """The key failed its per-request check; carries the JSON-RPC error to send before exiting."""
+
+    def __init__(self, answer: dict[str, Any]):
+        super().__init__(answer["error"]["message"])
+        self.answer = answer
+
+
+def serve_stdio(db_path: Path, key: str | None, toolsets: frozenset[str] | None, read_only: bool) -> int:
+    """Serve until stdin closes (0), the key stops working (1), or the start is refused (1 or 2)."""
+    if toolsets is not None and (not toolsets or toolsets - set(TOOLSETS)):
+        unknown = ", ".join(sorted(toolsets - set(TOOLSETS))) or "(empty)"
+        return _fail(f"unknown toolset {unknown} in --toolsets; valid: {', '.join(TOOLSETS)}.", 2)
+    if not key:
+        return _fail(NO_KEY)
+    if not db_path.exists():
+        return _fail(f"no database at {db_path}; create one with `customermates init --db {db_path} ...`.")
+    check_engine()
+    conn = connect(db_path)
+    try:
+        migrate(conn)
+    finally:
+        conn.close()
+    # The protocol owns the real stdout; a stray print anywhere must land on stderr instead.
+    out, sys.stdout = sys.stdout.buffer, sys.stderr
+    try:
+        session = Session(key, toolsets, read_only, out)
+        return anyio.run(session.serve, db_path)
+    finally:
+        sys.stdout = sys.__stdout__
+
+
+def _fail(message: str, code: int = 1) -> int:
+    print(f"error: {message}", file=sys.stderr)
+    return code
+
+
+@dataclass
+class Session:
+    key: str
+    toolsets: frozenset[str] | None
+    read_only: bool
+    out: BinaryIO
+    db: Any = None
+    last_used: LastUsed = field(default_factory=LastUsed)
+    pending: set[Any] = field(default_factory=set)
+    cancelled: set[Any] = field(default_factory=set)
+    inflight: tuple[Any, anyio.CancelScope] | None = None
+
+    async def serve(self, db_path: Path) -> int:
+        self.db = await Database.open(db_path)
+        try:
+            if await self.db.read(authenticate, self.key) is None:
+                return _fail(BAD_KEY)
+            async with anyio.create_task_group() as tasks:
+                tasks.start_soon(self._flush_periodically)
+                code = await self._loop()
+                tasks.cancel_scope.cancel()
+            return code
+        finally:
+            await self._flush()
+            await self.db.close()
+
+    async def _loop(self) -> int:
+        send, receive = anyio.create_memory_object_stream[Any](math.inf)
+        token = anyio.lowlevel.current_token()
+        # A daemon thread, not anyio.to_thread: a blocked readline must not keep the process alive.
+        threading.Thread(target=self._pump, args=(send, token), name="stdin", daemon=True).start()
+        async with receive:
+            async for message in receive:
+                try:
+                    self._send(await self._reply(message))
+                except KeyRefused as refused:
+                    log.warning("stdio: %s", refused)
+                    self._send(refused.answer)
+                    return 1
+                except BrokenPipeError:
+                    return 0
+        return 0
+
+    def _pump(self, send: MemoryObjectSendStream[Any], token: Any) -> None:
+        try:
+            for line in _lines(sys.stdin.fileno()):
+                if line.strip():
+                    anyio.from_thread.run_sync(self._arrived, line, send, token=token)
+            anyio.from_thread.run_sync(send.close, token=token)
+        except (RuntimeError, anyio.BrokenResourceError, anyio.ClosedResourceError):
+            return  # the session has ended: nobody is listening any more
+
+    def _arrived(self, line: bytes, send: MemoryObjectSendStream[Any]) -> None:
+        """Runs on the event loop as each line arrives, so a cancellation can reach a running request."""
+        try:
+            message = _decode(line)
+        except msgspec.DecodeError:
+            message = _UNPARSABLE
+        if isinstance(message, dict) and message.get("method") == "notifications/cancelled":
+            self._cancel(message.get("params"))
+            return
+        if _is_call(message):
+            self.pending.add(message["id"])
+        send.send_nowait(message)
+
+    def _cancel(self, params: Any) -> None:
+        ident = params.get("requestId") if isinstance(params, dict) else None
+        if self.inflight is not None and self.inflight[0] == ident:
+            self.inflight[1].cancel()
+        elif ident in self.pending:
+            self.cancelled.add(ident)
+
+    async def _reply(self, message: Any) -> Any:
+        if message is _UNPARSABLE:
+            return rpc.error(None, rpc.PARSE_ERROR, "Parse error: the line is not valid JSON")
+        if isinstance(message, list):
+            return await self._batch(message)
+        return await self._one(message)
+
+    async def _batch(self, messages: list[Any]) -> list[dict[str, Any]] | dict[str, Any] | None:
+        if not messages or any(_envelope_version(m) for m in messages):
+            return rpc.error(None, rpc.INVALID_REQUEST, "Batches are allowed only at protocol 2025-03-26")
+        answers = [await self._one(m) for m in messages]
+        return [a for a in answers if a is not None] or None
+
+    async def _one(self, message: Any) -> dict[str, Any] | None:
+        if rpc.malformed(message):
+            return rpc.error(None, rpc.INVALID_REQUEST, "Invalid Request: not a JSON-RPC 2.0 message")
+        if not _is_call(message):
+            return None  # notifications and responses get no reply
+        ident = message["id"]
+        self.pending.discard(ident)
+        if ident in self.cancelled:
+            self.cancelled.discard(ident)
+            return None
+        principal = await self.db.read(authenticate, self.key)
+        if principal is None:
+            raise KeyRefused(rpc.error(ident, rpc.INVALID_REQUEST, REVOKED))
+        self.last_used.touch(principal.key_id)
+        return await self._dispatch(message, self._context(principal, message))
+
+    async def _dispatch(self, message: dict[str, Any], ctx: rpc.Context) -> dict[str, Any] | None:
+        answer = None
+        with anyio.CancelScope() as scope:
+            self.inflight = (message["id"], scope)
+            try:
+                answer = await rpc.dispatch(message, ctx)
+            finally:
+                self.inflight = None
+        return None if scope.cancel_called else answer
+
+    def _context(self, principal: Principal, message: dict[str, Any]) -> rpc.Context:
+        # stdio has no headers: the envelope's version plays the part of MCP-Protocol-Version.
+        return rpc.Context(
+            dataclasses.replace(principal, source="mcp"),
+            self.db,
+            REGISTRY,
+            toolsets=self.toolsets,
+            read_only_url=self.read_only,
+            version=_envelope_version(message) or "2025-03-26",
+        )
+
+    def _send(self, answer: Any) -> None:
+        if answer is not None:
+            self.out.write(_encode(answer) + b"\n")
+            self.out.flush()
+
+    async def _flush_periodically(self) -> None:
+        while True:
+            await anyio.sleep(FLUSH_SECONDS)
+            await self._flush()
+
+    async def _flush(self) -> None:
+        rows = self.last_used.take()
+        if rows:
+            await self.db.write(flush_last_used, rows)
+
+
+def _lines(fd: int) -> Iterator[bytes]:
+    """Lines from a raw descriptor: a thread blocked in sys.stdin's buffered reader holds its lock,
+    and interpreter shutdown then aborts the process (SIGABRT) instead of exiting with our status."""
+    buffer = b""
+    while chunk := os.read(fd, 65536):
+        buffer += chunk
+        *complete, buffer = buffer.split(b"\n")
+        yield from complete
+    if buffer:
+        yield buffer
+
+
+def _is_call(message: Any) -> bool:
+    return rpc.is_request(message) and "id" in message
+
+
+def _envelope_version(message: Any) -> str | None:
+    params = message.get("params") if isinstance(message, dict) else None
+    meta = params.get("_meta") if isinstance(params, dict) else None
+    version = meta.get(rpc.ENVELOPE_VERSION_KEY) if isinstance(meta, dict) else None
+    return version if isinstance(version, str) else None
