@@ -137,7 +137,8 @@ def create_app(db_path: Path | str, settings: Settings | None = None) -> Starlet
         Route("/api/v1/mcp", mcp_http.endpoint, methods=["POST", "GET", "DELETE"]),
         *rest.routes(REGISTRY),
     ]
-    app = Starlette(routes=routes, lifespan=lifespan)
+    app = Starlette(routes=routes, lifespan=lifespan, exception_handlers=rest.EXCEPTION_HANDLERS)
+    app.router.redirect_slashes = False  # REST.md §2: paths are exact, no trailing-slash redirects
     app.state.settings = settings or Settings.from_env()
     app.state.registry = REGISTRY
     app.state.last_used = LastUsed()

@@ -257,8 +257,13 @@ class Registry:
         origin: str | None = None,
         toolsets: frozenset[str] | None = None,
         read_only_url: bool = False,
+        correlation_id: str | None = None,
     ) -> Outcome:
-        """Run one tool call end to end and return its outcome (errors included, never raised)."""
+        """Run one tool call end to end and return its outcome (errors included, never raised).
+
+        `correlation_id` names an unexpected failure in the log and the result; HTTP passes its
+        X-Request-Id so the two match.
+        """
         try:
             tool = self.lookup(name, toolsets)
             typed = self.prepare(tool, args, principal, read_only_url)
@@ -268,7 +273,7 @@ class Registry:
         except ToolError as error:
             return failure(error)
         except Exception:
-            correlation = new_id()
+            correlation = correlation_id or new_id()
             log.exception("tool %s failed (correlationId %s)", name, correlation)
             return failure(
                 ToolError(
@@ -342,7 +347,8 @@ def _alias_hits(name: str) -> list[str]:
 
 def suggest(name: str, names: list[str], count: int = 3) -> list[str]:
     """Exactly `count` distinct names: close spellings, then alias hits, then the rest by distance."""
-    wanted = normalize_name(name)
+    # Levenshtein is quadratic: a hostile megabyte-long name must not stall the server.
+    wanted = normalize_name(name[:128])[:64]
     distance = {n: levenshtein(wanted, n) for n in names}
     by_distance = sorted(names, key=lambda n: distance[n])  # stable: ties keep tools/list order
     close = [n for n in by_distance if distance[n] <= 2]

@@ -13,6 +13,7 @@ Id = Annotated[
     str,
     Meta(
         pattern=UUID_PATTERN,
+        max_length=36,
         extra_json_schema={"format": "uuid"},
         extra={"id": True},
         description="A record id (UUID) returned by a list, filter or search tool.",

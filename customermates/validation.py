@@ -7,7 +7,7 @@ issues and normalizing text on the way (NFC, trimmed, lowercase ids). Only a cle
 
     multiline   keep inner layout and surrounding whitespace; allow newlines and tabs
     id          the value is a record id (lowercased; a bad one gets the "ids come from" hint)
-    null_hint   the hint given when `null` is sent for this field
+    null_hint   the hint given when `null` is sent for this field (`{id}`: the item's id, `{path}`: its path)
 """
 
 from __future__ import annotations
@@ -70,6 +70,7 @@ class _Walk:
     def null(self, path: str, extra: dict, parent: dict | None = None) -> None:
         # A hint may name the item's own id, e.g. a filled-in unlink_entities call.
         hint = extra.get("null_hint", NULL_HINT).replace("{id}", str((parent or {}).get("id") or "…"))
+        hint = hint.replace("{path}", path)
         self.add(path, "null is not allowed here", hint)
 
     def on_UnionType(self, value: Any, t: mi.UnionType, path: str, extra: dict) -> Any:
@@ -277,6 +278,30 @@ def _quote(value: Any) -> str:
 
 
 _INFO_CACHE: dict[type, mi.Type] = {}
+MAX_DEPTH = 64
+DEPTH_HINT = "No tool input nests this deep; send the shape its inputSchema describes."
+
+
+def too_deep(value: Any, limit: int = MAX_DEPTH) -> str | None:
+    """The path of the first container nested deeper than `limit`, else None.
+
+    Iterative, because the walk below and msgspec recurse: hostile nesting must become an
+    `invalid_input`, not a RecursionError.
+    """
+    pending = [(value, "$", 0)]
+    while pending:
+        item, path, depth = pending.pop()
+        if depth > limit:
+            return path
+        if isinstance(item, dict):
+            children = item.items()
+        else:
+            children = enumerate(item) if isinstance(item, list) else ()
+        for key, child in children:
+            if isinstance(child, dict | list):
+                step = f"[{key}]" if isinstance(item, list) else f".{key}"
+                pending.append((child, path + step, depth + 1))
+    return None
 
 
 def check(args: Any, input_type: type, writes: bool = True) -> Any:
@@ -284,6 +309,9 @@ def check(args: Any, input_type: type, writes: bool = True) -> Any:
     info = _INFO_CACHE.get(input_type)
     if info is None:
         info = _INFO_CACHE[input_type] = mi.type_info(input_type)
+    deep = too_deep(args)
+    if deep is not None:
+        raise invalid([Issue(deep, f"nests deeper than {MAX_DEPTH} levels", DEPTH_HINT)], writes=writes)
     walk = _Walk()
     clean = walk.value({} if args is None else args, info, "$", {})
     if walk.issues:

@@ -112,8 +112,9 @@ def visible_ids(conn: sqlite3.Connection, principal: Principal, entity: str, ids
     if not ids:
         return set()
     where, params = scope_sql(principal, entity, "e")
+    # CROSS JOIN: look the ids up one by one; left free, SQLite may scan the company's index instead.
     rows = conn.execute(
-        f"SELECT e.id FROM {entity} e WHERE e.id IN (SELECT value FROM json_each(?)) AND {where}",
+        f"SELECT e.id FROM json_each(?) j CROSS JOIN {entity} e ON e.id = j.value WHERE {where}",
         [json.dumps(ids), *params],
     )
     return {r[0] for r in rows}
@@ -165,6 +166,11 @@ def display_name(first: str, last: str) -> str:
 def name_key(text: str) -> str:
     """The case-folded sort key stored next to every name."""
     return text.casefold()
+
+
+def last_key(first: str, last: str) -> str:
+    """The contact's `lastName` sort key: last name, then first name (a tab sorts before any letter)."""
+    return f"{last}\t{first}".casefold()
 
 
 _NL = "char(10)"

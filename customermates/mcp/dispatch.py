@@ -160,10 +160,11 @@ async def prompts_list(ident: Any, params: dict[str, Any], ctx: Context) -> dict
 
 
 async def prompts_get(ident: Any, params: dict[str, Any], ctx: Context) -> dict[str, Any]:
-    if params.get("name") != "setup":
-        return error(
-            ident, INVALID_PARAMS, f"Unknown prompt {params.get('name')!r}; prompts/list has 'setup'."
-        )
+    name = params.get("name")
+    if name != "setup":
+        # Only a string is echoed: the repr of a hostile nested value could itself fail.
+        shown = repr(name[:100]) if isinstance(name, str) else "(params.name must be a string)"
+        return error(ident, INVALID_PARAMS, f"Unknown prompt {shown}; prompts/list has 'setup'.")
     message = {"role": "user", "content": {"type": "text", "text": SETUP_PROMPT}}
     return result(ident, {"description": PROMPT["description"], "messages": [message]})
 

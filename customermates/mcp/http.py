@@ -1,88 +1,117 @@
-"""Streamable HTTP transport at `POST /api/v1/mcp` (PROTOCOL.md "HTTP behaviour")."""
+"""Streamable HTTP transport at `POST /api/v1/mcp` (PROTOCOL.md "HTTP behaviour").
+
+The Gate middleware (app.py) has already answered 403 (Origin) and 401 (API key). Then, in order:
+body size (413), method (405 / DELETE 404), URL options (400), session id (404), JSON (-32700),
+`MCP-Protocol-Version` (-32022), batch rules, JSON-RPC shape (-32600), envelope (-32020), dispatch.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
-import msgspec
+import anyio.to_thread
 from starlette.requests import Request
 from starlette.responses import Response
 
 from customermates.errors import Issue
 from customermates.mcp import dispatch as rpc
+from customermates.mcp import jsontext
 from customermates.registry import TOOLSETS
 from customermates.web import BodyTooLarge, error_response, read_body, too_large
 
-_encode = msgspec.json.Encoder().encode
-_decode = msgspec.json.Decoder().decode
+BATCH_VERSION = "2025-03-26"  # the only handshake revision with JSON-RPC batches
+ENVELOPE_REFUSED = (
+    "params._meta carries the 2026-07-28 protocolVersion, which needs the matching MCP-Protocol-Version"
+    " header; this server does not serve 2026-07-28 yet: use initialize and the handshake."
+)
+NO_SESSION = (
+    "Unknown Mcp-Session-Id: this server issues no sessions. Send requests without the header"
+    " (initialize again if your client insists)."
+)
+
+
+def _wants_sse(accept: str) -> bool:
+    """True when `Accept` lists text/event-stream and nothing that admits application/json."""
+    types = {part.split(";", 1)[0].strip().lower() for part in accept.split(",")}
+    return "text/event-stream" in types and not types & {"application/json", "application/*", "*/*"}
 
 
 def _reply(payload: Any, status: int, request: Request) -> Response:
-    body = _encode(payload)
-    accept = request.headers.get("accept", "")
-    if (
-        status == 200
-        and "text/event-stream" in accept
-        and "application/json" not in accept
-        and "*/*" not in accept
-    ):
+    body = jsontext.dumps(payload)
+    # Only successes may be SSE: the SDK client reads a 4xx body only when it is application/json.
+    if status == 200 and _wants_sse(request.headers.get("accept", "")):
         return Response(b"event: message\ndata: " + body + b"\n\n", 200, media_type="text/event-stream")
     return Response(body, status, media_type="application/json")
+
+
+def _rpc_error(request: Request, status: int, ident: Any, code: int, message: str, data: Any = None):
+    return _reply(rpc.error(ident, code, message, data), status, request)
+
+
+def _bad_option(name: str, message: str, hint: str) -> Response:
+    return error_response("invalid_input", f"{message} {hint}", issues=[Issue(name, message, hint)])
 
 
 def _url_options(request: Request) -> tuple[frozenset[str] | None, bool] | Response:
     """`toolsets` and `readonly` query parameters, or a 400 naming the valid values."""
     toolsets = None
-    raw = request.query_params.get("toolsets")
-    if raw is not None:
-        names = [n.strip() for n in raw.split(",") if n.strip()]
+    given = request.query_params.getlist("toolsets")
+    if given:
+        names = [n.strip() for raw in given for n in raw.split(",") if n.strip()]
         unknown = [n for n in names if n not in TOOLSETS]
         if unknown or not names:
-            valid = ", ".join(TOOLSETS)
-            return error_response(
-                "invalid_input",
-                f"Unknown toolset {', '.join(unknown) or '(empty)'}; valid: {valid}.",
-                issues=[Issue("toolsets", "unknown toolset", f"Use a comma list of: {valid}.")],
-            )
+            what = f"Unknown toolset {', '.join(map(repr, unknown))}." if unknown else "No toolset named."
+            return _bad_option("toolsets", what, f"Use a comma list of: {', '.join(TOOLSETS)}.")
         toolsets = frozenset(names)
     readonly = request.query_params.get("readonly", "0")
     if readonly not in ("0", "1"):
-        return error_response(
-            "invalid_input",
-            "readonly must be 1 or 0.",
-            issues=[Issue("readonly", f"{readonly!r} is not allowed", "Use readonly=1 or readonly=0.")],
+        return _bad_option(
+            "readonly", f"readonly={readonly!r} is not allowed.", "Use readonly=1 or readonly=0."
         )
     return toolsets, readonly == "1"
 
 
+async def _parse(raw: bytes) -> Any:
+    """The body's JSON; bodies msgspec refuses are re-read off the event loop (pure Python, slower)."""
+    try:
+        return jsontext.fast_loads(raw)
+    except jsontext.REFUSED_BY_MSGSPEC:
+        return await anyio.to_thread.run_sync(jsontext.tolerant_loads, raw)
+
+
 async def endpoint(request: Request) -> Response:
-    if request.method == "GET":
-        return Response(status_code=405, headers={"Allow": "POST"})
-    if request.method == "DELETE":
-        # This server keeps no sessions, so any session id a client names is unknown.
-        return Response(status_code=404 if request.headers.get("mcp-session-id") else 400)
     try:
         raw = await read_body(request)
     except BodyTooLarge:
         return too_large()
+    if request.method == "DELETE":
+        # No session is ever issued: any id named is unknown, and without one there is nothing to end.
+        if request.headers.get("mcp-session-id"):
+            return Response(status_code=404)
+        return Response(status_code=405, headers={"Allow": "POST"})
+    if request.method != "POST":
+        return Response(status_code=405, headers={"Allow": "POST"})
     options = _url_options(request)
     if isinstance(options, Response):
         return options
     if request.headers.get("mcp-session-id"):
-        return Response(status_code=404)
+        return _rpc_error(request, 404, None, rpc.INVALID_REQUEST, NO_SESSION)
     try:
-        message = _decode(raw)
-    except msgspec.DecodeError:
-        return _reply(
-            rpc.error(None, rpc.PARSE_ERROR, "Parse error: the body is not valid JSON"), 400, request
-        )
+        message = await _parse(raw)
+    except jsontext.ParseError:
+        return _rpc_error(request, 400, None, rpc.PARSE_ERROR, "Parse error: the body is not valid JSON")
+    return await _classified(request, message, options)
+
+
+async def _classified(
+    request: Request, message: Any, options: tuple[frozenset[str] | None, bool]
+) -> Response:
+    """Apply the version table, then the batch or single-message rules."""
     header = request.headers.get("mcp-protocol-version")
     if header is not None and header not in rpc.SUPPORTED_VERSIONS:
         data = {"supported": rpc.SUPPORTED_VERSIONS, "requested": header}
-        return _reply(
-            rpc.error(_id(message), rpc.UNSUPPORTED_VERSION, "Unsupported protocol version", data),
-            400,
-            request,
+        return _rpc_error(
+            request, 400, _id(message), rpc.UNSUPPORTED_VERSION, "Unsupported protocol version", data
         )
     ctx = rpc.Context(
         request.state.principal,
@@ -91,50 +120,48 @@ async def endpoint(request: Request) -> Response:
         origin=str(request.base_url).rstrip("/"),
         toolsets=options[0],
         read_only_url=options[1],
-        version=header or "2025-03-26",
+        version=header or BATCH_VERSION,  # PROTOCOL.md: without the header a request counts as 2025-03-26
     )
     if isinstance(message, list):
         return await _batch(message, ctx, request)
-    if rpc.malformed(message):
-        return _reply(
-            rpc.error(None, rpc.INVALID_REQUEST, "Invalid Request: not a JSON-RPC 2.0 message"), 400, request
-        )
-    if _has_envelope(message):
-        return _reply(
-            rpc.error(
-                message.get("id"),
-                rpc.HEADER_MISMATCH,
-                "The request carries a 2026-07-28 envelope without MCP-Protocol-Version: 2026-07-28",
-            ),
-            400,
-            request,
-        )
+    refusal = _refusal(message)
+    if refusal is not None:
+        return _reply(refusal, 400, request)
     answer = await rpc.dispatch(message, ctx)
-    if answer is None:
-        return Response(status_code=202)
-    return _reply(answer, 200, request)
+    return Response(status_code=202) if answer is None else _reply(answer, 200, request)
+
+
+def _refusal(message: Any) -> dict[str, Any] | None:
+    """The JSON-RPC error for a message that must not be dispatched, else None."""
+    if rpc.malformed(message):
+        return rpc.error(None, rpc.INVALID_REQUEST, "Invalid Request: not a JSON-RPC 2.0 message")
+    if _has_envelope(message):
+        return rpc.error(message.get("id"), rpc.HEADER_MISMATCH, ENVELOPE_REFUSED)
+    return None
 
 
 async def _batch(messages: list, ctx: rpc.Context, request: Request) -> Response:
-    if ctx.version != "2025-03-26" or not messages:
-        return _reply(
-            rpc.error(None, rpc.INVALID_REQUEST, "Batches are allowed only at protocol 2025-03-26"),
-            400,
-            request,
-        )
+    if ctx.version != BATCH_VERSION or not messages:
+        text = f"Batches are allowed only at protocol {BATCH_VERSION}; send one message per POST"
+        return _rpc_error(request, 400, None, rpc.INVALID_REQUEST, text)
     answers = []
     for message in messages:
-        if rpc.malformed(message):
-            answers.append(rpc.error(None, rpc.INVALID_REQUEST, "Invalid Request"))
-            continue
-        answer = await rpc.dispatch(message, ctx)
+        answer = _refusal(message) or _initialize_in_batch(message) or await rpc.dispatch(message, ctx)
         if answer is not None:
             answers.append(answer)
     return _reply(answers, 200, request) if answers else Response(status_code=202)
 
 
+def _initialize_in_batch(message: dict) -> dict[str, Any] | None:
+    # 2025-03-26: "the initialize request MUST NOT be part of a JSON-RPC batch".
+    if message.get("method") == "initialize" and "id" in message:
+        return rpc.error(message["id"], rpc.INVALID_REQUEST, "initialize must be sent alone, not in a batch")
+    return None
+
+
 def _id(message: Any) -> Any:
-    return message.get("id") if isinstance(message, dict) else None
+    ident = message.get("id") if isinstance(message, dict) else None
+    return ident if isinstance(ident, str | int) and not isinstance(ident, bool) else None
 
 
 def _has_envelope(message: dict) -> bool:

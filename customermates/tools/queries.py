@@ -1,5 +1,295 @@
-"""Generic entity tools that query: configuration, filter, count, cross-type search (TOOLS.md §3)."""
+"""Generic entity tools that query: configuration, filter, count, cross-type search (TOOLS.md §3).
+
+Each handler is a thin shell around `crm.queries`: the input becomes a `Query`, the engine checks,
+resolves and runs it inside the call's read transaction (one snapshot), the result is echoed back.
+"""
 
 from __future__ import annotations
 
-TOOLS: list = []
+from typing import Annotated, Any
+
+import msgspec
+from msgspec import UNSET, Meta, UnsetType
+
+from customermates.crm import filters as fl
+from customermates.crm import queries as q
+from customermates.crm.model import ENTITY_TYPES, PLURAL, RELATIONS
+from customermates.crm.search import read_terms
+from customermates.errors import Issue, invalid
+from customermates.registry import Call, Tool, per_entity
+from customermates.shapes import Input, Page, PageSize, SearchTerm, total_pages
+
+Term = Annotated[
+    SearchTerm,
+    Meta(
+        description="Optional text, up to 200 characters: every word must match (any order) a name, an email or "
+        'a linked name; words of 1-2 letters match word starts ("Al" finds "Alice"). "" means no search.',
+    ),
+]
+Sort = Annotated[
+    q.SortDescriptor,
+    Meta(
+        description='How to order results, e.g. {"field": "createdAt", "direction": "desc"}; ties are broken by id. '
+        "Default: name ascending (tasks: updatedAt descending); with a searchTerm, best matches first."
+    ),
+]
+
+# ---- get_entity_configuration ------------------------------------------------------------------
+
+
+class ConfigurationInput(Input):
+    entity: q.EntityType
+
+
+class FilterableField(msgspec.Struct):
+    field: str
+    label: str
+    operators: list[str]
+
+
+class SortableField(msgspec.Struct):
+    field: str
+    label: str
+
+
+class EntityConfiguration(msgspec.Struct):
+    entity: str
+    customColumns: list[dict[str, Any]]
+    filterableFields: list[FilterableField]
+    sortableFields: list[SortableField]
+    defaultSort: q.SortDescriptor
+    relations: list[str]
+    filterExamples: list[list[q.FilterRule]]
+    sortExample: q.SortDescriptor
+
+
+def get_entity_configuration(call: Call, args: ConfigurationInput) -> EntityConfiguration:
+    principal, entity = call.principal, args.entity
+    fields = fl.offered_fields(principal, entity)
+    return EntityConfiguration(
+        entity=entity,
+        customColumns=[],  # custom columns arrive with their issue
+        filterableFields=[FilterableField(f.name, f.label, list(f.operators)) for f in fields],
+        sortableFields=[SortableField(s.name, s.label) for s in q.SORTABLE[entity]],
+        defaultSort=q.DEFAULT_SORT[entity],
+        relations=[r.name for r in RELATIONS[entity] if principal.reads(r.resource)],
+        filterExamples=msgspec.convert(fl.example_rules(fields), list[list[q.FilterRule]]),
+        sortExample=q.SortDescriptor("createdAt", "desc"),
+    )
+
+
+# ---- filter_entity / count_entity ----------------------------------------------------------------
+
+
+class FilterInput(Input):
+    entity: q.EntityType
+    searchTerm: Term = ""
+    filters: q.Filters = []
+    sortDescriptor: Sort | UnsetType = UNSET
+    page: Page = 1
+    pageSize: PageSize = 10
+
+
+class FilterResult(msgspec.Struct):
+    items: list[q.EntityRef]
+    total: int
+    page: int
+    pageSize: int
+    totalPages: int
+    entity: str
+    searchTerm: str
+    filters: list[q.FilterRule]
+    sortDescriptor: q.SortDescriptor
+
+
+def _query(args: FilterInput | CountInput) -> q.Query:
+    sort = getattr(args, "sortDescriptor", UNSET)
+    return q.Query(
+        args.entity,
+        args.searchTerm,
+        args.filters,
+        None if sort is UNSET else sort,
+        getattr(args, "page", 1),
+        getattr(args, "pageSize", 10),
+    )
+
+
+def filter_entity(call: Call, args: FilterInput) -> FilterResult:
+    result = q.run_query(call.conn, call.principal, _query(args), now=call.now)
+    return FilterResult(
+        result.items,
+        result.total,
+        result.page,
+        result.page_size,
+        total_pages(result.total, result.page_size),
+        args.entity,
+        args.searchTerm,
+        args.filters,
+        result.sort,
+    )
+
+
+class CountInput(Input):
+    entity: q.EntityType
+    searchTerm: Term = ""
+    filters: q.Filters = []
+
+
+class CountResult(msgspec.Struct):
+    entity: str
+    total: int
+    searchTerm: str
+    filters: list[q.FilterRule]
+
+
+def count_entity(call: Call, args: CountInput) -> CountResult:
+    total = q.count_query(call.conn, call.principal, _query(args), now=call.now)
+    return CountResult(args.entity, total, args.searchTerm, args.filters)
+
+
+# ---- search_all_entities -------------------------------------------------------------------------
+
+
+class SearchAllInput(Input):
+    searchTerm: Annotated[
+        str,
+        Meta(
+            min_length=1,
+            max_length=200,
+            description="Text to find, 1-200 characters: every word must match a name, an email or a linked name.",
+        ),
+    ]
+    entities: (
+        Annotated[
+            list[q.EntityType],
+            Meta(
+                min_length=1,
+                max_length=5,
+                description="Types to search, 1-5 unique; default every type you can read "
+                "(one of: contact, organization, deal, service, task).",
+            ),
+        ]
+        | UnsetType
+    ) = UNSET
+    limitPerEntity: Annotated[int, Meta(ge=1, le=100, description="Items per type, 1-100 (default 5).")] = 5
+
+
+class EntityHits(msgspec.Struct):
+    entity: str
+    items: list[q.EntityRef]
+    total: int
+
+
+class Skipped(msgspec.Struct):
+    entity: str
+    reason: str
+
+
+class SearchAllResult(msgspec.Struct):
+    searchTerm: str
+    results: list[EntityHits]
+    skipped: list[Skipped]
+
+
+def _readable_types(args: Any) -> list[list[str]]:
+    """Only explicitly named types must be readable; without `entities`, unreadable ones are skipped."""
+    if args.entities is UNSET:
+        return []
+    return [[f"{PLURAL[e]}.readAll", f"{PLURAL[e]}.readOwn"] for e in dict.fromkeys(args.entities)]
+
+
+def _check_search(args: SearchAllInput) -> None:
+    issues = []
+    if not read_terms(args.searchTerm).tokens:
+        issues.append(
+            Issue("$.searchTerm", "has no word with a letter or digit", 'Send a name or word, e.g. "Ada".')
+        )
+    if args.entities is not UNSET:
+        first: dict[str, int] = {}
+        for i, entity in enumerate(args.entities):
+            if entity in first:
+                issues.append(
+                    Issue(
+                        f"$.entities[{i}]",
+                        f'"{entity}" is listed twice (also $.entities[{first[entity]}])',
+                        "List each type once.",
+                    )
+                )
+            first.setdefault(entity, i)
+    if issues:
+        raise invalid(issues, writes=False)
+
+
+def search_all_entities(call: Call, args: SearchAllInput) -> SearchAllResult:
+    _check_search(args)
+    wanted = set(ENTITY_TYPES if args.entities is UNSET else args.entities)
+    results, skipped = [], []
+    for entity in (e for e in ENTITY_TYPES if e in wanted):
+        if not call.principal.reads(PLURAL[entity]):
+            skipped.append(Skipped(entity, f"your role cannot read {PLURAL[entity]}"))
+            continue
+        query = q.Query(entity, args.searchTerm, page_size=args.limitPerEntity)
+        found = q.run_query(call.conn, call.principal, query, now=call.now)
+        results.append(EntityHits(entity, found.items, found.total))
+    return SearchAllResult(args.searchTerm, results, skipped)
+
+
+TOOLS = [
+    Tool(
+        "get_entity_configuration",
+        "Get entity configuration",
+        "Describe one record type: its custom columns (ids and types), the fields you can filter on with the "
+        "operators each allows, the sortable fields, the default sort, the relations link_entities accepts, and "
+        "example filters. Call it first before filtering, sorting or writing custom fields.",
+        ConfigurationInput,
+        EntityConfiguration,
+        get_entity_configuration,
+        "core",
+        per_entity("readAll", "readOwn"),
+        read_only=True,
+        idempotent=True,
+    ),
+    Tool(
+        "filter_entity",
+        "Filter entity",
+        "List records of one type by search term, filters and sort, one page at a time (pageSize 1-100, "
+        "default 10). Returns id and name only: use get_entities for full records, count_entity for a total "
+        "alone, search_all_entities to look across types. The returned ids feed get_entities, update and link "
+        "tools. Filter fields and operators: get_entity_configuration.",
+        FilterInput,
+        FilterResult,
+        filter_entity,
+        "core",
+        per_entity("readAll", "readOwn"),
+        read_only=True,
+        idempotent=True,
+    ),
+    Tool(
+        "count_entity",
+        "Count entity",
+        "Count records of one type matching an optional search term and filters (same rules as filter_entity, "
+        'e.g. [{"field":"createdAt","operator":"inLastDays","value":30}]); cheaper than paging through '
+        "filter_entity. Takes no sort and no paging.",
+        CountInput,
+        CountResult,
+        count_entity,
+        "core",
+        per_entity("readAll", "readOwn"),
+        read_only=True,
+        idempotent=True,
+    ),
+    Tool(
+        "search_all_entities",
+        "Search all entities",
+        'Free-text search across record types at once: the tool for "what do we have on X". Returns per type '
+        "up to limitPerEntity (1-100, default 5) {id, name} matches, best first, and the exact total; follow "
+        "up with get_entities for details or filter_entity to page through one type.",
+        SearchAllInput,
+        SearchAllResult,
+        search_all_entities,
+        "core",
+        _readable_types,
+        read_only=True,
+        idempotent=True,
+    ),
+]

@@ -1,0 +1,183 @@
+"""Tool input items as `Draft`s, and every check made before a write (TOOLS.md §1.3 check order).
+
+    input_issues      repeats, emails, amounts rounding to 0, custom columns   -> invalid_input
+    load_targets      the records to change, within the caller's scope          -> not_found
+    check_references  the ids to link, within the caller's scope                -> not_found
+
+Each check covers the whole batch with one query per type, and reports every problem with its path.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+import msgspec
+from msgspec import UNSET
+
+from customermates.crm import custom_values, links
+from customermates.crm.inputs import OWN_FIELDS, relation_field
+from customermates.crm.model import RELATIONS, Relation, scope_sql, to_units, visible_ids, visible_user_ids
+from customermates.errors import Issue, not_found
+from customermates.registry import Call
+
+LISTER = "filter_entity / search_all_entities (users: list_users)"
+
+# JSON field -> column, per entity; name_key (and a contact's last_key) are derived from them.
+FIELD_COLUMNS = {
+    "contact": {"firstName": "first_name", "lastName": "last_name", "emails": "emails", "notes": "notes"},
+    "organization": {"name": "name", "notes": "notes"},
+    "deal": {"name": "name", "notes": "notes"},
+    "service": {"name": "name", "amount": "amount", "notes": "notes"},
+    "task": {"name": "name", "notes": "notes"},
+}
+
+
+@dataclass
+class Draft:
+    """One input item, normalized: stored-form field values, relation arrays, custom values."""
+
+    path: str  # "$.contacts[3]"
+    id: str
+    values: dict[str, Any] = field(default_factory=dict)  # JSON field -> stored form (units, None notes)
+    links: dict[Relation, list[tuple[str, int]]] = field(default_factory=dict)  # (id, quantity units)
+    custom: list | None = None  # None: not given
+
+
+def blank_to_none(notes: str) -> str | None:
+    return notes if notes.strip() else None
+
+
+_NORMALIZE = {"notes": blank_to_none, "amount": to_units}
+
+
+def draft(entity: str, item: msgspec.Struct, path: str, record_id: str) -> Draft:
+    d = Draft(path, record_id)
+    for name in [f[0] for f in OWN_FIELDS[entity]] + ["notes"]:
+        value = getattr(item, name)
+        if value is not UNSET:
+            d.values[name] = _NORMALIZE.get(name, lambda v: v)(value)
+    for rel in RELATIONS[entity]:
+        given = getattr(item, relation_field(rel))
+        if given is UNSET:
+            continue
+        if relation_field(rel) == "services":
+            d.links[rel] = [(s.serviceId, to_units(s.quantity)) for s in given]
+        else:
+            d.links[rel] = [(i, links.ONE) for i in given]
+    custom = getattr(item, "customFieldValues", UNSET)
+    d.custom = None if custom is UNSET else custom
+    return d
+
+
+# ---- checks -----------------------------------------------------------------------------------------
+
+
+def repeats(values: list[str], path_of) -> list[Issue]:
+    seen: dict[str, int] = {}
+    issues = []
+    for i, value in enumerate(values):
+        if value in seen:
+            issues.append(
+                Issue(path_of(i), f"repeats {path_of(seen[value])}", "List each value once; drop the repeat.")
+            )
+        else:
+            seen[value] = i
+    return issues
+
+
+def input_issues(call: Call, entity: str, drafts: list[Draft], update: bool) -> list[Issue]:
+    """Rules the types cannot express: repeats, emails, amounts that round to 0, custom columns."""
+    issues = []
+    if update:
+        issues += repeats([d.id for d in drafts], lambda i: f"{drafts[i].path}.id")
+    for d in drafts:
+        for rel, given in d.links.items():
+            issues += repeats([g[0] for g in given], lambda i, d=d, rel=rel: link_path(d, rel, i))
+        if "emails" in d.values:
+            issues += repeats(
+                [e.casefold() for e in d.values["emails"]], lambda i, p=d.path: f"{p}.emails[{i}]"
+            )
+        if d.values.get("amount", 1) <= 0:
+            issues.append(
+                Issue(f"{d.path}.amount", "rounds to 0 at 4 decimals", "Send an amount of at least 0.0001.")
+            )
+        if update and not d.values and not d.links and d.custom is None:
+            issues.append(
+                Issue(d.path, "no field to change was given", "Send at least one field besides `id`.")
+            )
+    given = [(f"{d.path}.customFieldValues", d.custom) for d in drafts if d.custom]
+    if given:
+        issues += custom_values.check(call.conn, call.company_id, entity, given)
+    return issues
+
+
+def visible(call: Call, other: str, ids: list[str]) -> set[str]:
+    if other == "user":
+        return visible_user_ids(call.conn, call.principal, ids)
+    return visible_ids(call.conn, call.principal, other, ids)
+
+
+def link_path(d: Draft, rel: Relation, i: int) -> str:
+    name = relation_field(rel)
+    return f"{d.path}.{name}[{i}]" + (".serviceId" if name == "services" else "")
+
+
+def check_references(call: Call, drafts: list[Draft], current: dict[Relation, dict]) -> dict[str, set[str]]:
+    """Visible ids per type among those given and those linked now; every unseen given id is not_found."""
+    wanted: dict[str, set[str]] = {}
+    for d in drafts:
+        for rel, given in d.links.items():
+            wanted.setdefault(rel.other, set()).update(g[0] for g in given)
+    for rel, by_owner in current.items():
+        for others in by_owner.values():
+            wanted.setdefault(rel.other, set()).update(others)
+    seen = {other: visible(call, other, sorted(ids)) for other, ids in wanted.items()}
+    missing = [
+        (link_path(d, rel, i), rel.other, g[0])
+        for d in drafts
+        for rel, given in d.links.items()
+        for i, g in enumerate(given)
+        if g[0] not in seen[rel.other]
+    ]
+    if missing:
+        raise not_found(missing, LISTER)
+    return seen
+
+
+def load_targets(call: Call, entity: str, ids: list[str], paths: list[str]) -> dict[str, dict[str, Any]]:
+    """Stored field values of the records to change, by id; any id outside the scope is not_found."""
+    columns = FIELD_COLUMNS[entity]
+    select = ", ".join(f"e.{c}" for c in columns.values())
+    where, params = scope_sql(call.principal, entity, "e")
+    rows = call.conn.execute(
+        f"SELECT e.id, {'e.type' if entity == 'task' else 'NULL'}, {select}"
+        f" FROM json_each(?) j CROSS JOIN {entity} e ON e.id = j.value WHERE {where}",
+        [json.dumps(list(dict.fromkeys(ids))), *params],
+    )
+    found = {}
+    for row in rows:
+        values = dict(zip(columns, row[2:], strict=True))
+        if "emails" in values:
+            values["emails"] = json.loads(values["emails"])
+        found[row[0]] = {"type": row[1], "values": values}
+    missing = [(p, entity, i) for p, i in zip(paths, ids, strict=True) if i not in found]
+    if missing:
+        raise not_found(missing, LISTER)
+    return found
+
+
+def system_task_issues(entity: str, drafts: list[Draft], targets: dict) -> list[Issue]:
+    if entity != "task":
+        return []
+    return [
+        Issue(
+            f"{d.path}.name",
+            f"task {d.id} is a system task ({targets[d.id]['type']}); its name cannot change",
+            "Leave `name` out for this task.",
+        )
+        for d in drafts
+        if targets[d.id]["type"] != "custom"
+        and d.values.get("name", targets[d.id]["values"]["name"]) != targets[d.id]["values"]["name"]
+    ]

@@ -1,0 +1,146 @@
+"""Link rows planned and applied set-wise, and the deal totals that depend on them (DATA-MODEL.md §7).
+
+A call first plans every link it will add, remove or re-quantify (`LinkChanges`), so the records on
+both ends are known before anything is written; then `apply` runs one executemany per table and verb.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections import defaultdict
+from decimal import ROUND_HALF_EVEN, Decimal
+
+from customermates.crm.model import SCALE, Relation
+from customermates.errors import Issue, ToolError
+
+DEAL_SERVICE = "link_deal_service"
+ONE = SCALE  # quantity 1 in units
+MAX_TOTAL = 9 * 10**14 * SCALE  # DATA-MODEL.md §1: no total may pass 9 × 10^14
+
+
+def oriented(rel: Relation, own: str, other: str) -> tuple[str, str]:
+    """(left_id, right_id) of the link between `own` (a record of rel.entity) and `other`."""
+    return (own, other) if rel.own_col == "left_id" else (other, own)
+
+
+class LinkChanges:
+    """Links to add, remove and re-quantify, per link table, in (left_id, right_id) form."""
+
+    def __init__(self) -> None:
+        self.added: dict[str, dict[tuple[str, str], int]] = defaultdict(dict)
+        self.removed: dict[str, set[tuple[str, str]]] = defaultdict(set)
+        self.requantified: dict[str, dict[tuple[str, str], int]] = defaultdict(dict)
+        self.ends: list[tuple[str, str]] = []  # (type, id) of records whose links change, first touch first
+
+    def _touch(self, rel: Relation, own: str, other: str) -> None:
+        self.ends.append((rel.entity, own))
+        if rel.other != "user":  # users carry no relation arrays
+            self.ends.append((rel.other, other))
+
+    def add(self, rel: Relation, own: str, other: str, quantity: int = ONE) -> None:
+        self.added[rel.table][oriented(rel, own, other)] = quantity
+        self._touch(rel, own, other)
+
+    def remove(self, rel: Relation, own: str, other: str) -> None:
+        self.removed[rel.table].add(oriented(rel, own, other))
+        self._touch(rel, own, other)
+
+    def requantify(self, rel: Relation, own: str, other: str, quantity: int) -> None:
+        self.requantified[rel.table][oriented(rel, own, other)] = quantity
+        self._touch(rel, own, other)
+
+    def deals_with_new_terms(self) -> set[str]:
+        """Deals whose service links change: their totals need recomputing."""
+        pairs = (
+            set(self.added.get(DEAL_SERVICE, ()))
+            | self.removed.get(DEAL_SERVICE, set())
+            | set(self.requantified.get(DEAL_SERVICE, ()))
+        )
+        return {left for left, _ in pairs}
+
+    def apply(self, conn: sqlite3.Connection) -> None:
+        for table, pairs in self.removed.items():
+            conn.executemany(f"DELETE FROM {table} WHERE left_id = ? AND right_id = ?", pairs)
+        for table, rows in self.added.items():
+            if table == DEAL_SERVICE:
+                conn.executemany(
+                    f"INSERT INTO {table} (left_id, right_id, quantity) VALUES (?, ?, ?)",
+                    [(left, right, q) for (left, right), q in rows.items()],
+                )
+            else:
+                conn.executemany(f"INSERT INTO {table} (left_id, right_id) VALUES (?, ?)", list(rows))
+        for table, rows in self.requantified.items():
+            conn.executemany(
+                f"UPDATE {table} SET quantity = ? WHERE left_id = ? AND right_id = ?",
+                [(q, left, right) for (left, right), q in rows.items()],
+            )
+
+
+def current_links(
+    conn: sqlite3.Connection, rel: Relation, owners: list[str]
+) -> dict[str, dict[str, int | None]]:
+    """Every link of `owners` through `rel`: owner -> {other id: quantity (deal–service) or None}."""
+    out: dict[str, dict[str, int | None]] = {o: {} for o in owners}
+    if not owners:
+        return out
+    quantity = "quantity" if rel.table == DEAL_SERVICE else "NULL"
+    rows = conn.execute(
+        f"SELECT {rel.own_col}, {rel.other_col}, {quantity} FROM {rel.table}"
+        f" WHERE {rel.own_col} IN (SELECT value FROM json_each(?))",
+        (json.dumps(owners),),
+    )
+    for own, other, q in rows:
+        out[own][other] = q
+    return out
+
+
+def linked_ids(conn: sqlite3.Connection, rel: Relation, owners: list[str] | set[str]) -> list[str]:
+    """The distinct other ends of `owners` through `rel`, in first-seen order."""
+    if not owners:
+        return []
+    rows = conn.execute(
+        f"SELECT DISTINCT {rel.other_col} FROM {rel.table} WHERE {rel.own_col} IN (SELECT value FROM json_each(?))",
+        (json.dumps(list(owners)),),
+    )
+    return [r[0] for r in rows]
+
+
+def _round_units(product_sum: int) -> int:
+    """Σ amount×quantity is in units²; one half-to-even rounding back to units per total."""
+    return int((Decimal(product_sum) / SCALE).quantize(Decimal(1), rounding=ROUND_HALF_EVEN))
+
+
+def recompute_totals(conn: sqlite3.Connection, deal_ids: set[str], names: dict[str, str]) -> None:
+    """Rewrite totalValue/totalQuantity of `deal_ids` from their services; refuse totals past the limit."""
+    if not deal_ids:
+        return
+    products: dict[str, int] = dict.fromkeys(deal_ids, 0)
+    quantities: dict[str, int] = dict.fromkeys(deal_ids, 0)
+    rows = conn.execute(
+        "SELECT l.left_id, s.amount, l.quantity FROM json_each(?) j"
+        " CROSS JOIN link_deal_service l ON l.left_id = j.value CROSS JOIN service s ON s.id = l.right_id",
+        (json.dumps(list(deal_ids)),),
+    )
+    for deal_id, amount, quantity in rows:
+        products[deal_id] += amount * quantity  # Python ints: exact, no overflow
+        quantities[deal_id] += quantity
+    totals = {d: (_round_units(products[d]), quantities[d]) for d in deal_ids}
+    too_big = [d for d, (value, quantity) in totals.items() if value > MAX_TOTAL or quantity > MAX_TOTAL]
+    if too_big:
+        raise ToolError(
+            "invalid_input",
+            "A deal total would pass 900,000,000,000,000; nothing was written.",
+            [
+                Issue(
+                    "$",
+                    f"deal {names.get(d, '')!r} ({d}) would total more than 9 × 10^14",
+                    "Lower the quantities or amounts, or split the deal.",
+                )
+                for d in too_big
+            ],
+        )
+    conn.executemany(
+        "UPDATE deal SET total_value = ?, total_quantity = ? WHERE id = ?",
+        [(value, quantity, d) for d, (value, quantity) in totals.items()],
+    )

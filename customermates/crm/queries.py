@@ -1,0 +1,572 @@
+"""The one query engine behind filter_entity, count_entity, search_all_entities, REST search and widgets.
+
+    Query(entity, searchTerm, filters, sortDescriptor, page, pageSize)
+      -> check     every problem at its path (`$.filters[1].value`), before any SQL   -> invalid_input
+      -> resolve   relation ids inside the caller's read scope (one query per type)     -> not_found
+      -> plan      FROM [fts match CROSS JOIN] entity WHERE scope AND rules ORDER BY sort, id
+      -> run       one page of {id, name} and the exact total, in the caller's snapshot
+
+The SQL leads with the company and, for searches, with the FTS match, so each query is served by an
+index (QUERIES.md §8); `tools/bench_queries.py` prints the plans.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Annotated, Any, Literal
+
+import msgspec
+from msgspec import Meta
+
+from customermates.crm import filters as fl
+from customermates.crm.inputs import EntityRef, EntityType
+from customermates.crm.model import ENTITY_TYPES, scope_sql, visible_ids, visible_user_ids
+from customermates.crm.search import MAX_TOKENS, Terms, match_sql, read_terms, tier_sql
+from customermates.errors import Issue, invalid, not_found
+from customermates.validation import closest
+
+if TYPE_CHECKING:
+    import sqlite3
+
+    from customermates.auth import Principal
+
+# ---- input shapes (EntityType and EntityRef are shared with the record tools) ------------------
+
+__all__ = ["EntityRef", "EntityType", "FilterRule", "Query", "SortDescriptor", "count_query", "run_query"]
+
+_OPS = ", ".join(fl.OPERATORS)
+FILTERS_DESCRIPTION = (
+    "Filter rules, all combined with AND (0-20; `in` gives OR over the values of one field). Each rule is "
+    '{"field", "operator", "value"}; "operator" is one of: ' + _OPS + ". Which fields exist and which "
+    "operators each allows: call get_entity_configuration. List operators (in, notIn, hasSome, hasNone) take "
+    "an array even for one value; between takes [from, to]; isNull/isNotNull take no value; inLastDays takes "
+    'a number of days. Dates: "2026-01-05" (the whole UTC day) or "2026-01-05T14:30:00Z". Example: '
+    '[{"field":"createdAt","operator":"gte","value":"2026-01-01"},{"field":"userIds","operator":"in",'
+    '"value":["<user id>"]}]; a custom column: [{"field":"<column id>","operator":"in","value":["<option value>"]}].'
+)
+
+
+class FilterRule(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=True):
+    """One filter rule; the operators allowed per field come from get_entity_configuration."""
+
+    field: Annotated[
+        str,
+        Meta(
+            description="A filterable field (e.g. createdAt, organizationIds, userIds) or a custom column id."
+        ),
+    ]
+    operator: Annotated[
+        str,
+        Meta(
+            description=f"How the field is compared (one of: {_OPS}).",
+            extra_json_schema={"enum": list(fl.OPERATORS)},
+        ),
+    ]
+    value: Annotated[
+        Any,
+        Meta(
+            description='One value ("2026-01-05", "1500"), an array for in/notIn/hasSome/hasNone and '
+            "between, a whole number of days for inLastDays, absent for isNull/isNotNull.",
+            extra_json_schema={
+                "anyOf": [
+                    {"type": "string"},
+                    {"type": "number"},
+                    {"type": "array", "items": {"type": ["string", "number"]}},
+                    {"type": "null"},
+                ]
+            },
+        ),
+    ] = None
+
+
+Filters = Annotated[list[FilterRule], Meta(max_length=20, description=FILTERS_DESCRIPTION)]
+
+
+class SortDescriptor(msgspec.Struct, forbid_unknown_fields=True):
+    field: Annotated[
+        str,
+        Meta(
+            description="A sortable field from get_entity_configuration (e.g. name, createdAt) or a custom column id."
+        ),
+    ]
+    direction: Annotated[
+        Literal["asc", "desc"], Meta(description="Sort direction, default asc (one of: asc, desc).")
+    ] = "asc"
+
+
+@dataclass(frozen=True)
+class Query:
+    entity: str
+    search_term: str = ""
+    filters: Sequence[FilterRule] = ()
+    sort: SortDescriptor | None = None
+    page: int = 1
+    page_size: int = 10
+
+
+@dataclass(frozen=True)
+class Paths:
+    """Where the query's parts sit in the caller's arguments, for issue paths (widgets differ)."""
+
+    filters: str = "$.filters"
+    sort: str = "$.sortDescriptor"
+    term: str = "$.searchTerm"
+
+
+TOOL_PATHS = Paths()
+
+# ---- sort ----------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SortField:
+    name: str
+    label: str
+    column: str
+
+
+_STAMP_SORTS = (
+    SortField("createdAt", "Created at", "created_at"),
+    SortField("updatedAt", "Updated at", "updated_at"),
+)
+_NAME_SORT = SortField("name", "Name", "name_key")
+SORTABLE: dict[str, tuple[SortField, ...]] = {
+    "contact": (_NAME_SORT, SortField("lastName", "Last name", "last_key"), *_STAMP_SORTS),
+    "organization": (_NAME_SORT, *_STAMP_SORTS),
+    "deal": (
+        _NAME_SORT,
+        SortField("totalValue", "Total value", "total_value"),
+        SortField("totalQuantity", "Total quantity", "total_quantity"),
+        *_STAMP_SORTS,
+    ),
+    "service": (_NAME_SORT, SortField("amount", "Amount", "amount"), *_STAMP_SORTS),
+    "task": (_NAME_SORT, *_STAMP_SORTS),
+}
+DEFAULT_SORT = {e: SortDescriptor("name", "asc") for e in ENTITY_TYPES} | {
+    "task": SortDescriptor("updatedAt", "desc")
+}
+RELEVANCE = SortDescriptor("relevance", "desc")
+NAME_SQL = {e: "e.name" for e in ENTITY_TYPES} | {"contact": "trim(e.first_name || ' ' || e.last_name)"}
+
+# ---- checking ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Rule:
+    """A rule that passed checking: its field, canonical operator and read value."""
+
+    index: int
+    field: fl.Field
+    op: str
+    value: Any
+
+
+@dataclass(frozen=True)
+class Checked:
+    rules: list[Rule]
+    terms: Terms
+    sort: SortDescriptor  # as applied
+    order: SortField | None  # None: relevance
+
+
+_ALIASES = {k.casefold(): v for k, v in fl.ALIASES.items()}
+
+
+class _Check:
+    """Collects every issue of one query; each method reads one part and returns None when it failed."""
+
+    def __init__(self, principal: Principal, entity: str, paths: Paths):
+        self.entity = entity
+        self.paths = paths
+        self.fields = {f.name: f for f in fl.offered_fields(principal, entity)}
+        self.issues: list[Issue] = []
+
+    def add(self, path: str, message: str, hint: str) -> None:
+        self.issues.append(Issue(path, message, hint))
+
+    def rule(self, index: int, rule: FilterRule) -> Rule | None:
+        at = f"{self.paths.filters}[{index}]"
+        field = self.field(rule.field, f"{at}.field")
+        op = self.operator(rule.operator, field, f"{at}.operator")
+        if field is None or op is None:
+            return None
+        before = len(self.issues)
+        value = _SHAPES[fl.OPERATORS[op]](self, field, op, rule.value, f"{at}.value")
+        return Rule(index, field, fl.canonical(op), value) if len(self.issues) == before else None
+
+    def field(self, name: str, path: str) -> fl.Field | None:
+        found = self.fields.get(name)
+        if found is not None:
+            return found
+        entity = self.entity
+        if name in fl.SEARCHED_ONLY[entity]:
+            self.add(
+                path,
+                f'"{name}" cannot be filtered on {entity}: names are searched, not filtered',
+                f'Use searchTerm instead, e.g. {{"entity": "{entity}", "searchTerm": "Ada Lovelace"}}'
+                " (every word must match, in any order).",
+            )
+            return None
+        alias = fl.FIELD_ALIASES.get(name)
+        guess = [alias] if alias in self.fields else closest(name, list(self.fields))
+        listing = "; ".join(f.describe() for f in self.fields.values())
+        mean = f'Did you mean "{guess[0]}"? ' if guess else ""
+        self.add(
+            path,
+            f'unknown filter field "{name}" for {entity}. Filterable fields: {listing}',
+            f"{mean}Field names and custom column ids come from get_entity_configuration.",
+        )
+        return None
+
+    def operator(self, op: str, field: fl.Field | None, path: str) -> str | None:
+        allowed = field.operators if field is not None else tuple(fl.OPERATORS)
+        if op in allowed:
+            return op
+        where = f" on {field.name}: {', '.join(field.operators)}" if field is not None else f": {_OPS}"
+        if op in fl.OPERATORS:
+            self.add(
+                path,
+                f'operator "{op}" is not allowed on {field.name}',
+                f"Use one of the operators allowed{where}.",
+            )
+            return None
+        guess = _ALIASES.get(op.casefold()) or next(iter(closest(op, list(fl.OPERATORS))), None)
+        mean = f'Did you mean "{guess}"? ' if guess in allowed else ""
+        self.add(path, f'unknown operator "{op}"', f"{mean}Use one of the operators allowed{where}.")
+        return None
+
+    def read(self, field: fl.Field, raw: Any, path: str) -> Any:
+        try:
+            return field.kind.read(field, raw)
+        except fl.Bad as bad:
+            self.add(path, bad.message, bad.hint)
+            return None
+
+    def no_value(self, field: fl.Field, op: str, raw: Any, path: str) -> None:
+        if raw is not None:
+            self.add(
+                path,
+                f'"{op}" takes no value',
+                f'Remove "value": {{"field": "{field.name}", "operator": "{op}"}}.',
+            )
+
+    def one_value(self, field: fl.Field, op: str, raw: Any, path: str) -> Any:
+        if raw is None:
+            self.add(
+                path,
+                f'"{op}" on {field.name} needs a value',
+                f'Add one value, e.g. "value": {field.example()}.',
+            )
+        elif isinstance(raw, list):
+            self.add(
+                path, f'"{op}" takes a single value, not an array', f'Send e.g. "value": {field.example()}.'
+            )
+        else:
+            return self.read(field, raw, path)
+        return None
+
+    def many_values(self, field: fl.Field, op: str, raw: Any, path: str) -> list[Any] | None:
+        if not isinstance(raw, list):
+            self.add(
+                path,
+                f'"{op}" takes an array of values, even for one value',
+                f'Send e.g. "value": [{field.example()}].',
+            )
+        elif not raw:
+            self.add(path, f'"{op}" needs at least one value', f'Send e.g. "value": [{field.example()}].')
+        elif len(raw) > fl.MAX_VALUES:
+            self.add(
+                path,
+                f"holds {len(raw)} values; the limit is {fl.MAX_VALUES}",
+                "Use at most 100 values per rule; split the question into several queries.",
+            )
+        else:
+            return [self.read(field, item, f"{path}[{i}]") for i, item in enumerate(raw)]
+        return None
+
+    def two_values(self, field: fl.Field, op: str, raw: Any, path: str) -> list[Any] | None:
+        example = field.kind.pair or f"[{field.example()}, {field.example()}]"
+        if not isinstance(raw, list) or len(raw) != 2:
+            got = f"{len(raw)} value(s)" if isinstance(raw, list) else "a single value"
+            self.add(
+                path,
+                f'"between" needs exactly two values [from, to]; got {got}',
+                f'Send e.g. "value": {example}.',
+            )
+            return None
+        low, high = (self.read(field, item, f"{path}[{i}]") for i, item in enumerate(raw))
+        if low is not None and high is not None and low.start > high.end:
+            self.add(
+                path,
+                f"from ({raw[0]}) is after to ({raw[1]})",
+                f'Put the earlier value first: "value": {json.dumps([raw[1], raw[0]])}.',
+            )
+        return [low, high]
+
+    def days(self, field: fl.Field, op: str, raw: Any, path: str) -> int | None:
+        try:
+            return fl.read_days(raw)
+        except fl.Bad as bad:
+            self.add(path, bad.message, bad.hint)
+            return None
+
+    def sort(self, given: SortDescriptor | None, terms: Terms) -> tuple[SortDescriptor, SortField | None]:
+        if given is None:
+            default = DEFAULT_SORT[self.entity]
+            return (RELEVANCE, None) if terms.tokens else (default, self._sort_field(default.field))
+        if given.field == "relevance" and terms.tokens:
+            return RELEVANCE, None
+        found = self._sort_field(given.field)
+        if found is None:
+            names = [s.name for s in SORTABLE[self.entity]]
+            guess = closest(given.field, names)
+            mean = f'Did you mean "{guess[0]}"? ' if guess else ""
+            listing = "; ".join(f"{s.label} – {s.name}" for s in SORTABLE[self.entity])
+            self.add(
+                f"{self.paths.sort}.field",
+                f'cannot sort {self.entity} by "{given.field}". Sortable fields: {listing}',
+                f'{mean}Send e.g. {{"field": "{names[0]}", "direction": "asc"}}.',
+            )
+        return given, found
+
+    def _sort_field(self, name: str) -> SortField | None:
+        return next((s for s in SORTABLE[self.entity] if s.name == name), None)
+
+    def terms(self, term: str) -> Terms:
+        terms = read_terms(term)
+        if len(terms.tokens) > MAX_TOKENS:
+            self.add(
+                self.paths.term,
+                f"has {len(terms.tokens)} words; a search takes at most {MAX_TOKENS}",
+                "Use a shorter term with the most distinctive words; every word must match.",
+            )
+        return terms
+
+
+_SHAPES: dict[str, Callable[..., Any]] = {
+    fl.NONE: _Check.no_value,
+    fl.ONE: _Check.one_value,
+    fl.MANY: _Check.many_values,
+    fl.PAIR: _Check.two_values,
+    fl.DAYS: _Check.days,
+}
+
+
+def check(principal: Principal, query: Query, paths: Paths = TOOL_PATHS) -> Checked:
+    """Read the whole query, reporting every problem at once (`invalid_input`); no SQL runs here."""
+    checker = _Check(principal, query.entity, paths)
+    rules = [r for i, rule in enumerate(query.filters) if (r := checker.rule(i, rule)) is not None]
+    terms = checker.terms(query.search_term)
+    applied, order = checker.sort(query.sort, terms)
+    if checker.issues:
+        raise invalid(checker.issues, "the query", writes=False)
+    return Checked(rules, terms, applied, order)
+
+
+# ---- relation ids --------------------------------------------------------------------------------
+
+
+def resolve(
+    conn: sqlite3.Connection, principal: Principal, rules: list[Rule], paths: Paths, stored: bool
+) -> list[Rule]:
+    """Relation ids must be records the caller can see; `"me"` is the caller.
+
+    A query fails with `not_found` naming each missing id at its path. A stored query (a widget)
+    instead drops them, so a deleted record simply matches nothing (WIDGETS.md).
+    """
+    wanted: dict[str, set[str]] = {}
+    for rule in rules:
+        if rule.field.relation is not None and rule.value:
+            wanted.setdefault(rule.field.relation.other, set()).update(v for v in rule.value if v != "me")
+    seen = {other: _visible(conn, principal, other, sorted(ids)) for other, ids in wanted.items()}
+    missing = [
+        (f"{paths.filters}[{rule.index}].value[{i}]", rule.field.relation.other, ident)
+        for rule in rules
+        if rule.field.relation is not None and rule.value
+        for i, ident in enumerate(rule.value)
+        if ident != "me" and ident not in seen[rule.field.relation.other]
+    ]
+    if missing and not stored:
+        kinds = {kind for _, kind, _ in missing}
+        lister = "list_users" if kinds == {"user"} else "filter_entity / search_all_entities"
+        raise not_found(missing, lister)
+    return [_with_ids(rule, principal, seen) for rule in rules]
+
+
+def _visible(conn: sqlite3.Connection, principal: Principal, other: str, ids: list[str]) -> set[str]:
+    if other == "user":
+        return visible_user_ids(conn, principal, ids)
+    return visible_ids(conn, principal, other, ids)
+
+
+def _with_ids(rule: Rule, principal: Principal, seen: dict[str, set[str]]) -> Rule:
+    if rule.field.relation is None or not rule.value:
+        return rule
+    found = seen.get(rule.field.relation.other, set())
+    ids = [principal.user_id if v == "me" else v for v in rule.value if v == "me" or v in found]
+    return Rule(rule.index, rule.field, rule.op, list(dict.fromkeys(ids)))
+
+
+# ---- SQL -----------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Plan:
+    """The SQL of one query, split so that the page and the count share every condition."""
+
+    entity: str
+    source: str
+    where: str
+    order: str
+    params: list[Any]  # source, then where
+    order_params: list[Any]
+    sort: SortDescriptor
+    page: int
+    page_size: int
+    led: bool = False  # a narrow id set leads: every match is sorted anyway, so the page counts them too
+
+    @property
+    def offset(self) -> int:
+        return (self.page - 1) * self.page_size
+
+    def page_sql(self) -> tuple[str, list[Any]]:
+        # Over a led query the window count is nearly free (all matches are sorted already) and
+        # saves a second pass over the index; over an index-ordered page it would read every row.
+        total = ", count(*) OVER ()" if self.led else ""
+        sql = (
+            f"SELECT e.id, {NAME_SQL[self.entity]}{total} FROM {self.source} WHERE {self.where}"
+            f" ORDER BY {self.order} LIMIT ? OFFSET ?"
+        )
+        return sql, [*self.params, *self.order_params, self.page_size, self.offset]
+
+    def count_sql(self) -> tuple[str, list[Any]]:
+        return f"SELECT count(*) FROM {self.source} WHERE {self.where}", list(self.params)
+
+
+def _order(checked: Checked) -> tuple[str, list[Any]]:
+    """One sort field, then the id in the same direction, so equal values keep one fixed order."""
+    if checked.order is None:
+        tier, params = tier_sql(checked.terms)
+        return f"{tier}, e.name_key, e.id", params
+    way = "DESC" if checked.sort.direction == "desc" else "ASC"
+    return f"e.{checked.order.column} {way}, e.id {way}", []
+
+
+def _lead(entity: str, checked: Checked) -> tuple[str, list[Any], Rule | None]:
+    """The FROM clause: a narrow id set (the search match, else a relation `in`) leads when there is one.
+
+    CROSS JOIN pins the join order, so SQLite walks the few matching ids and looks each record up,
+    instead of walking the company's whole index and probing the set for every record.
+    """
+    if checked.terms.tokens:
+        match, params = match_sql(entity, checked.terms)
+        return f"({match}) m CROSS JOIN {entity} e ON e.seq = m.seq", params, None
+    for rule in checked.rules:
+        lead = rule.field.kind.source(rule.field, rule.op, rule.value)
+        if lead is not None:
+            return f"({lead[0]}) d CROSS JOIN {entity} e ON e.id = d.id", lead[1], rule
+    return f"{entity} e", [], None
+
+
+def build(principal: Principal, query: Query, checked: Checked, now: datetime) -> Plan:
+    source, params, led_by = _lead(query.entity, checked)
+    scope, scope_params = scope_sql(principal, query.entity, "e")
+    where, params = [scope], [*params, *scope_params]
+    ctx = fl.Scope(principal, now)
+    for rule in checked.rules:
+        if rule is not led_by:
+            sql, rule_params = rule.field.kind.sql(rule.field, rule.op, rule.value, ctx)
+            where.append(f"({sql})")
+            params += rule_params
+    order, order_params = _order(checked)
+    return Plan(
+        query.entity, source, " AND ".join(where), order, params, order_params, checked.sort,
+        query.page, query.page_size, led=source != f"{query.entity} e",
+    )  # fmt: skip
+
+
+def _moment(now: datetime | str | None) -> datetime:
+    if now is None:
+        return datetime.now(UTC)
+    if isinstance(now, str):
+        return datetime.fromisoformat(now.replace("Z", "+00:00"))
+    return now
+
+
+def plan_query(
+    conn: sqlite3.Connection,
+    principal: Principal,
+    query: Query,
+    *,
+    now: datetime | str | None = None,
+    stored: bool = False,
+    paths: Paths = TOOL_PATHS,
+) -> Plan:
+    """Check, resolve and build; raises `invalid_input` or `not_found` before any record is read."""
+    checked = check(principal, query, paths)
+    rules = resolve(conn, principal, checked.rules, paths, stored)
+    checked = Checked(rules, checked.terms, checked.sort, checked.order)
+    return build(principal, query, checked, _moment(now))
+
+
+# ---- running -------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Result:
+    items: list[EntityRef]
+    total: int
+    page: int
+    page_size: int
+    sort: SortDescriptor
+
+    @property
+    def ids(self) -> list[str]:
+        return [item.id for item in self.items]
+
+    @property
+    def total_pages(self) -> int:
+        return -(-self.total // self.page_size)
+
+
+def fetch(conn: sqlite3.Connection, plan: Plan) -> Result:
+    """One page and the exact total; the count is skipped when the page itself proves the total."""
+    rows = conn.execute(*plan.page_sql()).fetchall()
+    items = [EntityRef(row[0], row[1]) for row in rows]
+    if rows and plan.led:
+        total = rows[0][2]
+    elif 0 < len(items) < plan.page_size or (not items and plan.page == 1):
+        total = plan.offset + len(items)
+    else:
+        total = conn.execute(*plan.count_sql()).fetchone()[0]
+    return Result(items, total, plan.page, plan.page_size, plan.sort)
+
+
+def run_query(
+    conn: sqlite3.Connection,
+    principal: Principal,
+    query: Query,
+    *,
+    now: datetime | str | None = None,
+    stored: bool = False,
+    paths: Paths = TOOL_PATHS,
+) -> Result:
+    """A page of `{id, name}` refs and the total, as filter_entity returns them."""
+    return fetch(conn, plan_query(conn, principal, query, now=now, stored=stored, paths=paths))
+
+
+def count_query(
+    conn: sqlite3.Connection,
+    principal: Principal,
+    query: Query,
+    *,
+    now: datetime | str | None = None,
+    stored: bool = False,
+    paths: Paths = TOOL_PATHS,
+) -> int:
+    """The exact number of matching records (the sort and the page are ignored)."""
+    plan = plan_query(conn, principal, query, now=now, stored=stored, paths=paths)
+    return conn.execute(*plan.count_sql()).fetchone()[0]

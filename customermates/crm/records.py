@@ -1,0 +1,289 @@
+"""Record DTOs (DATA-MODEL.md §6-7, §12), built set-wise: one query for the rows, one per relation.
+
+    load_records(conn, viewer, entity, ids)   -> [dto, ...] in the order of `ids`, unseen ids skipped
+
+`viewer` decides what is visible, both the records and the elements of their relation arrays:
+a `Principal` (its read scope, DATA-MODEL.md §4.3), `CompanyWide(company_id)` (everything in one
+company: audit snapshots and webhook payloads), or `None` (everything; the ids came from a scoped
+query already). The msgspec types at the end document the same shapes for `outputSchema`/OpenAPI.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from dataclasses import dataclass
+from typing import Any
+
+import msgspec
+from msgspec import UNSET, UnsetType
+
+from customermates.auth import Principal
+from customermates.crm import custom_values
+from customermates.crm.model import (
+    ENTITY_TYPES,
+    PLURAL,
+    RELATIONS,
+    Relation,
+    display_name,
+    from_units,
+    scope_sql,
+)
+
+
+@dataclass(frozen=True)
+class CompanyWide:
+    """Sees every record of one company, whoever acts (audit snapshots, webhook payloads)."""
+
+    company_id: str
+
+
+Viewer = Principal | CompanyWide | None
+
+TABLE = {**{e: e for e in ENTITY_TYPES}, "user": "app_user"}
+
+# (JSON key, SQL expression on the entity row `e`, converter): the scalars of each DTO, in key order.
+SCALARS: dict[str, tuple[tuple[str, str, Any], ...]] = {
+    "contact": (
+        ("firstName", "first_name", None),
+        ("lastName", "last_name", None),
+        ("emails", "emails", json.loads),
+    ),
+    "organization": (("name", "name", None),),
+    "deal": (
+        ("name", "name", None),
+        ("totalValue", "total_value", from_units),
+        ("totalQuantity", "total_quantity", from_units),
+    ),
+    "service": (("name", "name", None), ("amount", "amount", from_units)),
+    "task": (("name", "name", None), ("type", "type", None)),
+}
+
+# The element of a relation array pointing at each type (DATA-MODEL.md §7.4), columns of the row `o`.
+REF_COLUMNS: dict[str, tuple[tuple[str, str, Any], ...]] = {
+    "organization": (("id", "id", None), ("name", "name", None)),
+    "contact": (("id", "id", None), ("firstName", "first_name", None), ("lastName", "last_name", None)),
+    "deal": (("id", "id", None), ("name", "name", None)),
+    "service": (("id", "id", None), ("name", "name", None), ("amount", "amount", from_units)),
+    "task": (("id", "id", None), ("name", "name", None), ("type", "type", None)),
+    "user": (
+        ("id", "id", None),
+        ("firstName", "first_name", None),
+        ("lastName", "last_name", None),
+        ("email", "email", None),
+        ("avatarUrl", "avatar_url", None),
+    ),
+}
+QUANTITY = ("quantity", "quantity", from_units)  # deal–service links carry it on both sides
+
+
+def scope(viewer: Viewer, entity: str, alias: str) -> tuple[str, list[str]] | None:
+    """WHERE fragment limiting `alias` to what `viewer` may read; None when it may read nothing."""
+    if viewer is None:
+        return "1", []
+    if isinstance(viewer, CompanyWide):
+        return f"{alias}.company_id = ?", [viewer.company_id]
+    if entity == "user":
+        if viewer.reads_all("users"):
+            return f"{alias}.company_id = ?", [viewer.company_id]
+        return (f"{alias}.id = ?", [viewer.user_id]) if viewer.reads("users") else None
+    if not viewer.reads(PLURAL[entity]):
+        return None
+    return scope_sql(viewer, entity, alias)
+
+
+def _shaper(columns: tuple[tuple[str, str, Any], ...], start: int = 0):
+    """Turns a row (from column `start` on) into a dict with the columns' JSON keys."""
+    keys = [c[0] for c in columns]
+    converters = [(i, c[2]) for i, c in enumerate(columns) if c[2] is not None]
+    end = start + len(keys)
+
+    def shape(row: tuple) -> dict[str, Any]:
+        values = list(row[start:end])
+        for i, convert in converters:
+            values[i] = convert(values[i])
+        return dict(zip(keys, values, strict=True))
+
+    return shape
+
+
+def _cursor(conn: sqlite3.Connection) -> sqlite3.Cursor:
+    cur = conn.cursor()
+    cur.row_factory = None  # plain tuples: this is the hot path of every read
+    return cur
+
+
+def _rows(conn, viewer: Viewer, entity: str, packed: str, with_notes: bool) -> dict[str, dict[str, Any]]:
+    where = scope(viewer, entity, "e")
+    if where is None:
+        return {}
+    scalars = SCALARS[entity]
+    columns = ", ".join(f"e.{c[1]}" for c in scalars)
+    sql = (
+        f"SELECT e.id, {columns}, e.notes, e.created_at, e.updated_at"
+        f" FROM json_each(?) j CROSS JOIN {entity} e ON e.id = j.value WHERE {where[0]}"
+    )
+    shape = _shaper(scalars, 1)
+    n = len(scalars) + 1
+    out = {}
+    for row in _cursor(conn).execute(sql, [packed, *where[1]]):
+        dto = {"id": row[0], **shape(row)}
+        for rel in RELATIONS[entity]:
+            dto[rel.name] = []
+        dto["customFieldValues"] = []
+        if with_notes:
+            dto["notes"] = row[n]
+        dto["createdAt"], dto["updatedAt"] = row[n + 1], row[n + 2]
+        out[row[0]] = dto
+    return out
+
+
+def relation_columns(rel: Relation) -> tuple[tuple[str, str, Any], ...]:
+    columns = REF_COLUMNS[rel.other]
+    return (*columns, QUANTITY) if rel.table == "link_deal_service" else columns
+
+
+def _relation(conn, viewer: Viewer, rel: Relation, packed: str) -> list[tuple[str, dict[str, Any]]]:
+    """(owner id, element) for every visible link of the owners in `packed`, in array order."""
+    where = scope(viewer, rel.other, "o")
+    if where is None:
+        return []
+    columns = relation_columns(rel)
+    select = ", ".join(("l." if c is QUANTITY else "o.") + c[1] for c in columns)
+    # CROSS JOIN fixes the plan: ids -> links -> rows. Left free, SQLite may walk the whole company's
+    # name index to skip the sort, which costs O(company) instead of O(links).
+    sql = (
+        f"SELECT l.{rel.own_col}, {select} FROM json_each(?) j"
+        f" CROSS JOIN {rel.table} l ON l.{rel.own_col} = j.value"
+        f" CROSS JOIN {TABLE[rel.other]} o ON o.id = l.{rel.other_col}"
+        f" WHERE {where[0]} ORDER BY o.name_key, o.id"
+    )
+    shape = _shaper(columns, 1)
+    return [(row[0], shape(row)) for row in _cursor(conn).execute(sql, [packed, *where[1]])]
+
+
+def load_records(
+    conn: sqlite3.Connection, principal: Viewer, entity: str, ids: list[str], with_notes: bool = False
+) -> list[dict[str, Any]]:
+    """Full DTOs of the visible `ids`, in their order; one query per relation kind, never per record."""
+    if not ids:
+        return []
+    by_id = _rows(conn, principal, entity, json.dumps(list(dict.fromkeys(ids))), with_notes)
+    if not by_id:
+        return []
+    found = json.dumps(list(by_id))
+    for rel in RELATIONS[entity]:
+        for owner, element in _relation(conn, principal, rel, found):
+            by_id[owner][rel.name].append(element)
+    for record_id, values in custom_values.load(conn, entity, list(by_id)).items():
+        by_id[record_id]["customFieldValues"] = values
+    return [by_id[i] for i in ids if i in by_id]
+
+
+def load_company_records(
+    conn: sqlite3.Connection, company_id: str, entity: str, ids: list[str]
+) -> dict[str, dict[str, Any]]:
+    """Company-wide DTOs with notes, by id: what audit snapshots and webhook payloads carry."""
+    return {r["id"]: r for r in load_records(conn, CompanyWide(company_id), entity, ids, with_notes=True)}
+
+
+def display_name_of(entity: str, record: dict[str, Any]) -> str:
+    """The name a ref shows: first + last name for contacts, `name` otherwise."""
+    return display_name(record["firstName"], record["lastName"]) if entity == "contact" else record["name"]
+
+
+# ---- the same shapes as msgspec types, for outputSchema and OpenAPI --------------------------------
+
+
+class OrganizationRef(msgspec.Struct):
+    id: str
+    name: str
+
+
+class ContactRef(msgspec.Struct):
+    id: str
+    firstName: str
+    lastName: str
+
+
+class DealRef(msgspec.Struct):
+    id: str
+    name: str
+
+
+class ServiceDealRef(msgspec.Struct):
+    """A deal in a service's `deals`, with the quantity of the service on that deal."""
+
+    id: str
+    name: str
+    quantity: float
+
+
+class DealServiceRef(msgspec.Struct):
+    """A service in a deal's `services`: unit price and quantity on this deal."""
+
+    id: str
+    name: str
+    amount: float
+    quantity: float
+
+
+class TaskServiceRef(msgspec.Struct):
+    id: str
+    name: str
+    amount: float
+
+
+class TaskRef(msgspec.Struct):
+    id: str
+    name: str
+    type: str
+
+
+class UserRef(msgspec.Struct):
+    id: str
+    firstName: str
+    lastName: str
+    email: str
+    avatarUrl: str | None
+
+
+class CustomFieldValueOut(msgspec.Struct, omit_defaults=True):
+    columnId: str
+    label: str
+    type: str
+    value: str
+    optionLabel: str | UnsetType = UNSET
+
+
+_REF_TYPES = {
+    "organization": OrganizationRef,
+    "contact": ContactRef,
+    "deal": DealRef,
+    "service": TaskServiceRef,
+    "task": TaskRef,
+    "user": UserRef,
+}
+_SPECIAL_REFS = {("service", "deal"): ServiceDealRef, ("deal", "service"): DealServiceRef}
+_SCALAR_TYPES = {"emails": list[str], "totalValue": float, "totalQuantity": float, "amount": float}
+
+
+def _record_type(entity: str) -> type:
+    fields = [("id", str)]
+    fields += [(key, _SCALAR_TYPES.get(key, str)) for key, _, _ in SCALARS[entity]]
+    fields += [
+        (rel.name, list[_SPECIAL_REFS.get((entity, rel.other), _REF_TYPES[rel.other])])
+        for rel in RELATIONS[entity]
+    ]
+    fields += [
+        ("customFieldValues", list[CustomFieldValueOut]),
+        ("notes", str | None | UnsetType, UNSET),
+        ("createdAt", str),
+        ("updatedAt", str),
+    ]
+    return msgspec.defstruct(
+        f"{entity.title()}Record", fields, kw_only=True, omit_defaults=True, module=__name__
+    )
+
+
+RECORD_TYPES: dict[str, type] = {e: _record_type(e) for e in ENTITY_TYPES}

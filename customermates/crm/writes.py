@@ -1,0 +1,229 @@
+"""create_<plural> / update_<plural> for all five entities, from one code path.
+
+    drafts   = [Draft(path, id, values, links, custom), ...]    from the typed input items (`drafts`)
+    check    -> invalid_input (every issue)  -> not_found (every path)  -> domain rules
+    plan     -> row values + LinkChanges; every record on either end is known before writing
+    write    -> one executemany per table; deal totals; Changeset.finish (events, updatedAt, search)
+
+Every statement handles the whole batch (json_each for id sets, executemany for rows), so the number
+of queries does not grow with the batch size.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import msgspec
+
+from customermates.crm import links
+from customermates.crm.changeset import Changeset
+from customermates.crm.drafts import (
+    FIELD_COLUMNS,
+    Draft,
+    check_references,
+    draft,
+    input_issues,
+    load_targets,
+    system_task_issues,
+)
+from customermates.crm.inputs import EntityRef, Mutation
+from customermates.crm.links import DEAL_SERVICE, LinkChanges
+from customermates.crm.model import PLURAL, Relation, display_name, last_key, name_key, relation
+from customermates.crm.records import display_name_of
+from customermates.errors import invalid
+from customermates.ids import new_id
+from customermates.registry import Call
+
+
+def _derived(entity: str, values: dict[str, Any]) -> dict[str, Any]:
+    if entity == "contact":
+        first, last = values["firstName"], values["lastName"]
+        return {"name_key": name_key(display_name(first, last)), "last_key": last_key(first, last)}
+    return {"name_key": name_key(values["name"])}
+
+
+def _row(entity: str, values: dict[str, Any]) -> dict[str, Any]:
+    """Column -> stored value for a complete set of field values."""
+    row = {FIELD_COLUMNS[entity][k]: v for k, v in values.items() if k in FIELD_COLUMNS[entity]}
+    if "emails" in row:
+        row["emails"] = json.dumps(row["emails"], ensure_ascii=False)
+    return row | _derived(entity, values)
+
+
+# ---- create -----------------------------------------------------------------------------------------
+
+
+def create(call: Call, entity: str, items: list[msgspec.Struct]) -> Mutation:
+    plural = PLURAL[entity]
+    drafts = [draft(entity, item, f"$.{plural}[{i}]", new_id()) for i, item in enumerate(items)]
+    issues = input_issues(call, entity, drafts, update=False)
+    if issues:
+        raise invalid(issues, plural)
+    check_references(call, drafts, {})
+    if not call.principal.reads_all(plural):
+        # readOwn-only: assign the creator, or the new record would vanish from their view (§4.3 †).
+        users = relation(entity, "users")
+        for d in drafts:
+            assigned = d.links.setdefault(users, [])
+            if call.principal.user_id not in {g[0] for g in assigned}:
+                assigned.append((call.principal.user_id, links.ONE))
+    plan = LinkChanges()
+    for d in drafts:
+        for rel, given in d.links.items():
+            for other, quantity in given:
+                plan.add(rel, d.id, other, quantity)
+    changes = Changeset(call)
+    changes.created(entity, [d.id for d in drafts])
+    changes.touch(plan.ends)
+    changes.snapshot()
+    _insert(call, entity, drafts)
+    plan.apply(call.conn)
+    names = {d.id: d.values.get("name", "") for d in drafts} | changes.names("deal")
+    links.recompute_totals(call.conn, plan.deals_with_new_terms(), names)
+    changes.finish()
+    refs = [EntityRef(d.id, display_name_of(entity, changes.after[(entity, d.id)])) for d in drafts]
+    return Mutation(refs, f"Created {_count(len(refs), entity)}.")
+
+
+def _insert(call: Call, entity: str, drafts: list[Draft]) -> None:
+    rows = [_row(entity, _complete(entity, d.values)) for d in drafts]
+    columns = list(rows[0])
+    call.conn.executemany(
+        f"INSERT INTO {entity} (id, company_id, {', '.join(columns)}, created_at, updated_at)"
+        f" VALUES (?, ?, {', '.join('?' * len(columns))}, ?, ?)",
+        [
+            (d.id, call.company_id, *row.values(), call.now, call.now)
+            for d, row in zip(drafts, rows, strict=True)
+        ],
+    )
+    if entity == "contact":
+        _write_emails(call, [(d.id, d.values.get("emails", [])) for d in drafts], replace=False)
+
+
+_CREATE_DEFAULTS = {"lastName": "", "emails": [], "notes": None}
+
+
+def _complete(entity: str, values: dict[str, Any]) -> dict[str, Any]:
+    wanted = FIELD_COLUMNS[entity]
+    return {k: values[k] if k in values else _CREATE_DEFAULTS[k] for k in wanted}
+
+
+def _write_emails(call: Call, contacts: list[tuple[str, list[str]]], replace: bool) -> None:
+    """contact_email rows (the index behind the `emails` filter) for these contacts."""
+    if replace:
+        call.conn.execute(
+            "DELETE FROM contact_email WHERE contact_id IN (SELECT value FROM json_each(?))",
+            (json.dumps([c for c, _ in contacts]),),
+        )
+    call.conn.executemany(
+        "INSERT INTO contact_email (contact_id, position, company_id, email_key) VALUES (?, ?, ?, ?)",
+        [(c, i, call.company_id, e.casefold()) for c, emails in contacts for i, e in enumerate(emails)],
+    )
+
+
+# ---- update -----------------------------------------------------------------------------------------
+
+
+def update(call: Call, entity: str, items: list[msgspec.Struct]) -> Mutation:
+    plural = PLURAL[entity]
+    return update_drafts(
+        call, entity, [draft(entity, it, f"$.{plural}[{i}]", it.id) for i, it in enumerate(items)]
+    )
+
+
+def update_drafts(call: Call, entity: str, drafts: list[Draft], subject: str | None = None) -> Mutation:
+    """Partial updates of existing records: check, then write (the update tools, custom fields)."""
+    issues = input_issues(call, entity, drafts, update=True)
+    if issues:
+        raise invalid(issues, subject or PLURAL[entity])
+    targets = load_targets(call, entity, [d.id for d in drafts], [f"{d.path}.id" for d in drafts])
+    return apply_update(call, entity, drafts, targets)
+
+
+def apply_update(call: Call, entity: str, drafts: list[Draft], targets: dict) -> Mutation:
+    """Existence of linked ids, domain rules, then the writes of an update of checked drafts."""
+    given_rels = list(dict.fromkeys(rel for d in drafts for rel in d.links))
+    current = {
+        rel: links.current_links(call.conn, rel, [d.id for d in drafts if rel in d.links])
+        for rel in given_rels
+    }
+    seen = check_references(call, drafts, current)
+    issues = system_task_issues(entity, drafts, targets)
+    if issues:
+        raise invalid(issues, PLURAL[entity])
+    plan = LinkChanges()
+    for d in drafts:
+        for rel, given in d.links.items():
+            _replace(plan, rel, d.id, dict(given), current[rel][d.id], seen[rel.other])
+    changes = Changeset(call)
+    changes.touch((entity, d.id) for d in drafts)
+    changes.touch(plan.ends)
+    repriced = _repriced_deals(call, entity, drafts, targets)
+    changes.touch(("deal", i) for i in repriced)
+    changes.snapshot()
+    _write_values(call, entity, drafts, targets)
+    plan.apply(call.conn)
+    links.recompute_totals(call.conn, plan.deals_with_new_terms() | repriced, changes.names("deal"))
+    changes.finish()
+    refs = [EntityRef(d.id, display_name_of(entity, changes.after[(entity, d.id)])) for d in drafts]
+    changed = sum((entity, d.id) in changes.changed for d in drafts)
+    return Mutation(refs, _updated_message(entity, changed, len(drafts)))
+
+
+def _replace(plan: LinkChanges, rel: Relation, own: str, wanted: dict, now: dict, seen: set[str]) -> None:
+    """Make the visible links of `own` exactly `wanted`; links the caller cannot see stay."""
+    quantities = rel.table == DEAL_SERVICE and rel.entity == "deal"
+    for other in now:
+        if other in seen and other not in wanted:
+            plan.remove(rel, own, other)
+    for other, quantity in wanted.items():
+        if other not in now:
+            plan.add(rel, own, other, quantity)
+        elif quantities and now[other] != quantity:
+            plan.requantify(rel, own, other, quantity)
+
+
+def _repriced_deals(call: Call, entity: str, drafts: list[Draft], targets: dict) -> set[str]:
+    """Deals linked to services whose amount changes: their totals move."""
+    if entity != "service":
+        return set()
+    repriced = [
+        d.id
+        for d in drafts
+        if d.values.get("amount", targets[d.id]["values"]["amount"]) != targets[d.id]["values"]["amount"]
+    ]
+    return set(links.linked_ids(call.conn, relation("service", "deals"), repriced))
+
+
+def _write_values(call: Call, entity: str, drafts: list[Draft], targets: dict) -> None:
+    merged = []
+    for d in drafts:
+        old = targets[d.id]["values"]
+        new = old | {k: v for k, v in d.values.items() if k in old}
+        if new != old:
+            merged.append((d.id, new, "emails" in d.values and new["emails"] != old["emails"]))
+    if not merged:
+        return
+    rows = [(record_id, _row(entity, values)) for record_id, values, _ in merged]
+    columns = list(rows[0][1])
+    call.conn.executemany(
+        f"UPDATE {entity} SET {', '.join(f'{c} = ?' for c in columns)} WHERE id = ?",
+        [(*row.values(), record_id) for record_id, row in rows],
+    )
+    emails = [(record_id, values["emails"]) for record_id, values, touched in merged if touched]
+    if emails:
+        _write_emails(call, emails, replace=True)
+
+
+def _count(n: int, entity: str) -> str:
+    return f"{n} {entity if n == 1 else PLURAL[entity]}"
+
+
+def _updated_message(entity: str, changed: int, total: int) -> str:
+    same = total - changed
+    if changed == 0:
+        return f"Nothing changed; {_count(total, entity)} already had these values."
+    if same == 0:
+        return f"Updated {_count(changed, entity)}."
+    return f"Updated {_count(changed, entity)}; {same} already had these values."
