@@ -296,9 +296,13 @@ def test_email_filters(crm):
     crm.add("contact", "No Mail")
     assert contacts(crm, rule("emails", "equals", "  ADA@Analytical.example ")) == ["Ada Lovelace"]
     assert contacts(crm, rule("emails", "equals", "ada@analytical")) == []
+    crm.add("contact", "Fan Of-Acme.com", emails=["fan@other.example"])  # the name alone must not match
     assert contacts(crm, rule("emails", "contains", "@ACME.com")) == ["Acme Person"]
+    assert contacts(crm, rule("emails", "contains", "acme.com")) == ["Acme Person"]
+    assert contacts(crm, rule("emails", "contains", "@a")) == ["Acme Person", "Ada Lovelace"]
+    assert contacts(crm, rule("emails", "contains", "acme"), searchTerm="person") == ["Acme Person"]
     assert contacts(crm, rule("emails", "isNull")) == ["No Mail"]
-    assert contacts(crm, rule("emails", "isNotNull")) == ["Acme Person", "Ada Lovelace"]
+    assert contacts(crm, rule("emails", "isNotNull")) == ["Acme Person", "Ada Lovelace", "Fan Of-Acme.com"]
     error = crm.fail("filter_entity", {"entity": "contact", "filters": [rule("emails", "contains", "  ")]})
     assert error.issues[0].path == "$.filters[0].value"
 

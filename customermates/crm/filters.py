@@ -274,13 +274,27 @@ def relation_sql(field: Field, op: str, value: Any, scope: Scope) -> Sql:
     return (linked if op == "in" else f"NOT {linked}"), list(value)
 
 
-def relation_source(field: Field, op: str, value: Any) -> Sql | None:
-    """`in` over links: the few linked ids, read from the link index, lead the query (QUERIES.md §8 F2)."""
+@dataclass(frozen=True)
+class Lead:
+    """A subquery of candidate records narrow enough to drive the query (see `queries._lead`).
+
+    `column` is what it yields (`id` or `seq`); an `exact` lead is the rule itself, otherwise the
+    rule's own condition still checks each candidate.
+    """
+
+    sql: str
+    params: list[Any]
+    column: str
+    exact: bool
+
+
+def relation_source(field: Field, op: str, value: Any, scope: Scope) -> Lead | None:
+    """`in` over links: the few linked ids, read from the link index (QUERIES.md §8 F2)."""
     rel = field.relation
     if op != "in" or not value or rel is None:
         return None
     sql = f"SELECT DISTINCT {rel.own_col} AS id FROM {rel.table} WHERE {rel.other_col} IN ({_marks(value)})"
-    return sql, list(value)
+    return Lead(sql, list(value), "id", True)
 
 
 def _visible_end(rel: Relation, principal: Principal) -> Sql:
@@ -294,17 +308,31 @@ def _visible_end(rel: Relation, principal: Principal) -> Sql:
 
 
 _EMAILS = "SELECT contact_id FROM contact_email WHERE company_id = ?"
-_HAS_EMAIL = "EXISTS (SELECT 1 FROM contact_email x WHERE x.contact_id = e.id)"
+_OWN_EMAILS = "contact_email x WHERE x.contact_id = e.id"
+_SUBSTRING = 3  # from this length a substring can be looked up in the trigram index
 
 
 def emails_sql(field: Field, op: str, value: Any, scope: Scope) -> Sql:
-    company = scope.principal.company_id
+    # `contains` checks each candidate's own addresses (a primary-key lookup): candidates come from
+    # the trigram index or another lead, and a short fragment matches too many addresses for a list.
     return {
-        "equals": (f"e.id IN ({_EMAILS} AND email_key = ?)", [company, value]),
-        "contains": (f"e.id IN ({_EMAILS} AND instr(email_key, ?) > 0)", [company, value]),
-        "isNull": (f"NOT {_HAS_EMAIL}", []),
-        "isNotNull": (_HAS_EMAIL, []),
+        "equals": (f"e.id IN ({_EMAILS} AND email_key = ?)", [scope.principal.company_id, value]),
+        "contains": (f"EXISTS (SELECT 1 FROM {_OWN_EMAILS} AND instr(x.email_key, ?) > 0)", [value]),
+        "isNull": (f"NOT EXISTS (SELECT 1 FROM {_OWN_EMAILS})", []),
+        "isNotNull": (f"EXISTS (SELECT 1 FROM {_OWN_EMAILS})", []),
     }[op]
+
+
+def emails_source(field: Field, op: str, value: Any, scope: Scope) -> Lead | None:
+    """An exact address through its index; a fragment through the contacts' trigram index."""
+    if op == "equals":
+        sql = "SELECT DISTINCT contact_id AS id FROM contact_email WHERE company_id = ? AND email_key = ?"
+        return Lead(sql, [scope.principal.company_id, value], "id", True)
+    # Only ASCII fragments: the index folds case its own way, the stored keys by str.casefold().
+    if op == "contains" and len(value) >= _SUBSTRING and value.isascii():
+        sql = "SELECT rowid AS seq FROM contact_trigram WHERE contact_trigram MATCH ?"
+        return Lead(sql, ['"' + value.replace('"', '""') + '"'], "seq", False)
+    return None
 
 
 def choice_sql(field: Field, op: str, value: Any, scope: Scope) -> Sql:
@@ -325,8 +353,8 @@ class Kind:
     sql: Callable[[Field, str, Any, Scope], Sql]
     example: str  # one value as JSON, for hints
     pair: str = ""  # a `between` value as JSON, for hints
-    # A subquery of the matching record ids, when the rule is narrow enough to lead the query.
-    source: Callable[[Field, str, Any], Sql | None] = lambda field, op, value: None
+    # Candidate records from an index, when the rule is narrow enough to lead the query.
+    source: Callable[[Field, str, Any, Scope], Lead | None] = lambda field, op, value, scope: None
 
 
 RELATION = Kind(
@@ -338,7 +366,12 @@ RELATION = Kind(
     source=relation_source,
 )
 EMAILS = Kind(
-    "emails", ("equals", "contains", "isNull", "isNotNull"), read_text, emails_sql, '"ada@example.com"'
+    "emails",
+    ("equals", "contains", "isNull", "isNotNull"),
+    read_text,
+    emails_sql,
+    '"ada@example.com"',
+    source=emails_source,
 )
 TIMESTAMP = Kind(
     "timestamp",

@@ -23,7 +23,7 @@ from msgspec import Meta
 
 from customermates.crm import filters as fl
 from customermates.crm.inputs import EntityRef, EntityType
-from customermates.crm.model import ENTITY_TYPES, scope_sql, visible_ids, visible_user_ids
+from customermates.crm.model import ENTITY_TYPES, PLURAL, scope_sql, visible_ids, visible_user_ids
 from customermates.crm.search import MAX_TOKENS, Terms, match_sql, read_terms, tier_sql
 from customermates.errors import Issue, invalid, not_found
 from customermates.validation import closest
@@ -455,29 +455,37 @@ def _order(checked: Checked) -> tuple[str, list[Any]]:
     return f"e.{checked.order.column} {way}, e.id {way}", []
 
 
-def _lead(entity: str, checked: Checked) -> tuple[str, list[Any], Rule | None]:
-    """The FROM clause: a narrow id set (the search match, else a relation `in`) leads when there is one.
+def _lead(
+    principal: Principal, entity: str, checked: Checked, ctx: fl.Scope
+) -> tuple[str, list[Any], Rule | None]:
+    """The FROM clause: the narrowest candidate set leads when there is one.
 
-    CROSS JOIN pins the join order, so SQLite walks the few matching ids and looks each record up,
-    instead of walking the company's whole index and probing the set for every record.
+    In order: the search match, a rule with an index of its own (a relation `in`, an email), the
+    records assigned to a `readOwn` caller. CROSS JOIN pins the join order, so SQLite walks those few
+    candidates and looks each record up, instead of walking the company's whole index and probing
+    the set for every record (it would, lacking statistics).
     """
     if checked.terms.tokens:
         match, params = match_sql(entity, checked.terms)
         return f"({match}) m CROSS JOIN {entity} e ON e.seq = m.seq", params, None
     for rule in checked.rules:
-        lead = rule.field.kind.source(rule.field, rule.op, rule.value)
+        lead = rule.field.kind.source(rule.field, rule.op, rule.value, ctx)
         if lead is not None:
-            return f"({lead[0]}) d CROSS JOIN {entity} e ON e.id = d.id", lead[1], rule
+            join = f"({lead.sql}) d CROSS JOIN {entity} e ON e.{lead.column} = d.{lead.column}"
+            return join, lead.params, rule if lead.exact else None
+    if not principal.reads_all(PLURAL[entity]):
+        own = f"(SELECT left_id AS id FROM link_{entity}_user WHERE right_id = ?) d"
+        return f"{own} CROSS JOIN {entity} e ON e.id = d.id", [principal.user_id], None
     return f"{entity} e", [], None
 
 
 def build(principal: Principal, query: Query, checked: Checked, now: datetime) -> Plan:
-    source, params, led_by = _lead(query.entity, checked)
+    ctx = fl.Scope(principal, now)
+    source, params, covered = _lead(principal, query.entity, checked, ctx)
     scope, scope_params = scope_sql(principal, query.entity, "e")
     where, params = [scope], [*params, *scope_params]
-    ctx = fl.Scope(principal, now)
     for rule in checked.rules:
-        if rule is not led_by:
+        if rule is not covered:
             sql, rule_params = rule.field.kind.sql(rule.field, rule.op, rule.value, ctx)
             where.append(f"({sql})")
             params += rule_params

@@ -52,6 +52,7 @@ class Context:
     toolsets: frozenset[str] | None = None
     read_only_url: bool = False
     version: str = "2025-03-26"
+    correlation_id: str | None = None  # names an unexpected failure; HTTP passes its X-Request-Id
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -144,6 +145,7 @@ async def tools_call(ident: Any, params: dict[str, Any], ctx: Context) -> dict[s
         origin=ctx.origin,
         toolsets=ctx.toolsets,
         read_only_url=ctx.read_only_url,
+        correlation_id=ctx.correlation_id,
     )
     return result(
         ident,

@@ -121,6 +121,7 @@ async def _classified(
         toolsets=options[0],
         read_only_url=options[1],
         version=header or BATCH_VERSION,  # PROTOCOL.md: without the header a request counts as 2025-03-26
+        correlation_id=request.state.request_id,
     )
     if isinstance(message, list):
         return await _batch(message, ctx, request)

@@ -1,0 +1,46 @@
+"""An unexpected failure: code `internal`, a correlation id equal to X-Request-Id, no stack trace."""
+
+from __future__ import annotations
+
+import pytest
+
+from customermates.registry import Tool
+from customermates.shapes import NoInput
+from customermates.tools import REGISTRY
+from tests.conftest import rpc
+
+
+def explode(call, args):
+    raise RuntimeError("secret stack detail")
+
+
+@pytest.fixture
+def broken_tool():
+    # A test hook: one extra read-only tool whose handler fails, registered only for this test.
+    tool = Tool(
+        "explode_for_test", "Explode", "Always fails.", NoInput, NoInput, explode, "core", read_only=True
+    )
+    REGISTRY.tools[tool.name] = tool
+    yield tool
+    del REGISTRY.tools[tool.name]
+
+
+def test_rest_internal_error_carries_the_request_id(http, broken_tool):
+    response = http.post("/api/v1/tools/explode_for_test", json={}, headers={"x-request-id": "req-42"})
+    assert response.status_code == 500
+    body = response.json()["error"]
+    assert body["code"] == "internal"
+    assert body["correlationId"] == response.headers["x-request-id"] == "req-42"
+    assert "secret stack detail" not in response.text and "Traceback" not in response.text
+
+
+def test_mcp_internal_error_is_a_tool_result(http, broken_tool):
+    response = rpc(http, "tools/call", {"name": "explode_for_test", "arguments": {}})
+    result = response.json()["result"]
+    assert response.status_code == 200 and result["isError"] is True
+    error = result["structuredContent"]["error"]
+    assert error["code"] == "internal"
+    assert error["correlationId"] == response.headers["x-request-id"]
+    assert "secret stack detail" not in response.text
+    # The server keeps serving after the failure.
+    assert rpc(http, "ping").json()["result"] == {}
