@@ -331,6 +331,7 @@ def run(path: Path, runs: int, http: bool) -> None:
     for label in ("F4", "F5"):
         print(f"{label}   skipped: custom columns arrive with their issue")
     _records(bench, runs)
+    _writes(path, principal)
     if http:
         _over_http(path, key, runs)
     print("\nEXPLAIN QUERY PLAN (page query, then count query):")
@@ -359,6 +360,48 @@ def _records(bench: Bench, runs: int) -> None:
 
     times, out = timed(load, runs)
     print(_row("R1", "get_entities-style load_records of 25 contacts", times, len(out)))
+
+
+def _writes(path: Path, principal: Principal, batches: int = 30) -> None:
+    """create_contacts of 100, committed, on a copy of the data set (so the cached file stays fixed).
+
+    Goes through the registry's write path: validation, the handler, search rows and audit events.
+    """
+    import tempfile
+
+    from customermates.registry import _execute
+    from customermates.store.database import in_transaction
+
+    with tempfile.TemporaryDirectory() as tmp:
+        copy = connect(Path(tmp) / "writes.db")
+        source = connect(path)
+        source.backup(copy)
+        source.close()
+        orgs = [r[0] for r in copy.execute("SELECT id FROM organization WHERE company_id = ? LIMIT 500",
+                                           (principal.company_id,))]  # fmt: skip
+        spec = REGISTRY.tools["create_contacts"]
+        for ident, linked in (("W1", False), ("W2", True)):
+            counter = iter(range(10**9))
+
+            def batch(linked: bool = linked, counter=counter) -> dict:
+                items = []
+                for _ in range(100):
+                    n = next(counter)
+                    item = {"firstName": f"Bench{n}", "lastName": "Writer", "emails": [f"bench{n}@w.example"]}
+                    if linked:
+                        item["organizationIds"] = [orgs[n % len(orgs)]]
+                    items.append(item)
+                return {"contacts": items}
+
+            def once(batch=batch) -> object:
+                typed = REGISTRY.prepare(spec, batch(), principal)
+                return in_transaction(copy, _execute, spec, typed, principal, None, write=True)
+
+            times, _ = timed(once, batches)
+            per_second = 100 / (statistics.median(times) / 1000)
+            title = "create_contacts of 100" + (" each linked to an organization" if linked else "")
+            print(_row(ident, f"{title}: {per_second:,.0f} contacts/s", times, 100))
+        copy.close()
 
 
 def _over_http(path: Path, key: str, runs: int) -> None:

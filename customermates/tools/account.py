@@ -33,9 +33,10 @@ AvatarUrl = Annotated[
         max_length=2048,
         pattern=r"^(https://\S+)?$",
         extra={"format_hint": 'Use an https:// URL, or "" to remove.'},
-        description='An https:// image URL up to 2048 characters; null or "" removes the avatar.',
     ),
 ]
+AVATAR_HELP = 'An https:// image URL up to 2048 characters; null or "" removes the avatar.'
+
 
 _USER_SQL = """
 SELECT u.id, u.email, u.first_name, u.last_name, u.role_id, r.name, u.status, u.country, u.avatar_url,
@@ -101,7 +102,7 @@ class UpdateMyProfileInput(Input):
     firstName: Annotated[Name, Meta(description="Your first name, 1-255 characters.")] | UnsetType = UNSET
     lastName: Annotated[Name, Meta(description="Your last name, 1-255 characters.")] | UnsetType = UNSET
     country: CountryCode | UnsetType = UNSET
-    avatarUrl: AvatarUrl | None | UnsetType = UNSET
+    avatarUrl: Annotated[AvatarUrl | None, Meta(description=AVATAR_HELP)] | UnsetType = UNSET
 
 
 class UserResult(msgspec.Struct):

@@ -82,6 +82,12 @@ def get_entity_configuration(call: Call, args: ConfigurationInput) -> EntityConf
 
 
 class FilterInput(Input):
+    __unknown_hints__ = {
+        "pagination": 'Use page and pageSize at the top level, e.g. {"page": 2, "pageSize": 25}.',
+        "groupedPagination": "There is no grouped paging; use page and pageSize at the top level.",
+        "sort": 'Use sortDescriptor, e.g. {"field": "name", "direction": "asc"}.',
+    }
+
     entity: q.EntityType
     searchTerm: Term = ""
     filters: q.Filters = []
@@ -130,6 +136,8 @@ def filter_entity(call: Call, args: FilterInput) -> FilterResult:
 
 
 class CountInput(Input):
+    __unknown_hints__ = {"sortDescriptor": "count_entity takes no sort; remove sortDescriptor."}
+
     entity: q.EntityType
     searchTerm: Term = ""
     filters: q.Filters = []
