@@ -7,18 +7,9 @@ from typing import Annotated, Literal
 import msgspec
 from msgspec import Meta
 
-from customermates.validation import UUID_PATTERN
-
-Id = Annotated[
-    str,
-    Meta(
-        pattern=UUID_PATTERN,
-        max_length=36,
-        extra_json_schema={"format": "uuid"},
-        extra={"id": True},
-        description="A record id (UUID) returned by a list, filter or search tool.",
-    ),
-]
+# `format: uuid` tells clients the shape; the validator enforces it (the `id` flag) with the hint
+# "ids come from …", so the schema repeats no pattern: ids appear hundreds of times in tools/list.
+Id = Annotated[str, Meta(max_length=36, extra_json_schema={"format": "uuid"}, extra={"id": True})]
 
 COUNTRY_CODES = tuple(
     [
