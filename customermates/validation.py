@@ -7,6 +7,7 @@ issues and normalizing text on the way (NFC, trimmed, lowercase ids). Only a cle
 
     multiline   keep inner layout and surrounding whitespace; allow newlines and tabs
     id          the value is a record id (lowercased; a bad one gets the "ids come from" hint)
+    format_name what a value failing the field's pattern is not ("an email address")
     null_hint   the hint given when `null` is sent for this field (`{id}`: the item's id, `{path}`: its path)
 """
 
@@ -182,10 +183,9 @@ class _Walk:
         if t.max_length is not None and size > t.max_length:
             self.add(path, f"is {size} characters long; the limit is {t.max_length}", "Shorten it.")
         if t.pattern is not None and not re.search(t.pattern, value):
+            what = f"is not {extra['format_name']}" if "format_name" in extra else "has the wrong format"
             self.add(
-                path,
-                f"{_quote(value)} has the wrong format",
-                extra.get("format_hint", "See the field's description."),
+                path, f"{_quote(value)} {what}", extra.get("format_hint", "See the field's description.")
             )
         return value
 
@@ -219,6 +219,11 @@ class _Walk:
             (t.le, lambda b: value <= b, "at most"),
             (t.lt, lambda b: value < b, "less than"),
         ]
+        low, high = t.ge, t.le
+        if low is not None and high is not None and not low <= value <= high:
+            # Name the whole range (QUERIES.md §7): a weak planner fixes both ends at once.
+            self.add(path, f"{value} is out of range {low}–{high}", f"Send a value from {low} to {high}.")
+            return
         for bound, ok, words in checks:
             if bound is not None and not ok(bound):
                 self.add(

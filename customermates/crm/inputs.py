@@ -34,7 +34,10 @@ Email = Annotated[
     Meta(
         max_length=254,
         pattern=EMAIL_PATTERN,
-        extra={"format_hint": 'Use a full address like "bob@example.com" or omit the entry.'},
+        extra={
+            "format_name": "an email address",
+            "format_hint": 'Use a full address like "bob@example.com" or omit the entry.',
+        },
     ),
 ]
 NOTES_TEXT = 'Markdown, up to 65,535 characters, stored as given; "" clears the notes.'
