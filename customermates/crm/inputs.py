@@ -124,7 +124,7 @@ def relation_field(rel: Relation) -> str:
 def _relation_null(rel: Relation) -> str:
     call = '{"entity":"' + rel.entity + '","sourceId":"{id}","relation":"' + rel.name + '","ids":["…"]}'
     return (
-        "null at {path} was refused because it would remove every link. Omit the field to keep the current"
+        "null at {path} was refused because it would remove every link: omit the field to keep the current"
         " links; pass [] to remove all links on purpose; to change particular links use link_entities /"
         f" unlink_entities, e.g. unlink_entities {call}."
     )
