@@ -34,9 +34,12 @@ WWW_AUTHENTICATE = {"WWW-Authenticate": 'Bearer realm="customermates"'}
 
 def origin_allowed(origin: str, host: str | None, settings: Settings) -> bool:
     """Same host:port as the request, a loopback origin, or listed in CUSTOMERMATES_ALLOWED_ORIGINS."""
-    parts = urlsplit(origin)
     if origin.rstrip("/") in settings.allowed_origins:
         return True
+    try:
+        parts = urlsplit(origin)
+    except ValueError:  # e.g. an unclosed IPv6 bracket, "http://[::1": not an origin we allow
+        return False
     if parts.scheme == "http" and parts.hostname in LOOPBACK_HOSTS:
         return True
     return bool(host) and parts.netloc == host

@@ -105,7 +105,7 @@ ID_PARAMETER = {
     "in": "path",
     "required": True,
     "description": "The record id (a UUID); anything else is a 400 at `path.id`.",
-    "schema": {"type": "string", "format": "uuid"},
+    "schema": {"type": "string", "format": "uuid", "maxLength": 36},
 }
 
 

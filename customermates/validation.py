@@ -85,8 +85,11 @@ class _Walk:
             out = probe.value(value, member, path, extra)
             if not probe.issues:
                 return out
-        if len(members) == 1:
-            return self.value(value, members[0], path, extra)
+        # The member of the value's own JSON type explains the refusal best ("contains control
+        # characters", "is 12000 characters long"), not "expected a string, got a string".
+        best = max(members, key=lambda m: _fit(m, value))
+        if len(members) == 1 or _fit(best, value):
+            return self.value(value, best, path, extra)
         kinds = " or ".join(sorted({_describe(m) for m in members}))
         self.add(path, f"expected {kinds}, got {json_type(value)}", f"Send {kinds}.")
         return value
@@ -263,6 +266,30 @@ def _describe(t: mi.Type) -> str:
         mi.BoolType: "a boolean",
     }
     return names.get(type(t), "a value")
+
+
+_KINDS: dict[type, tuple[type, ...]] = {
+    mi.StrType: (str,),
+    mi.IntType: (int,),
+    mi.FloatType: (float,),
+    mi.BoolType: (bool,),
+    mi.ListType: (list,),
+    mi.SetType: (list,),
+    mi.StructType: (dict,),
+    mi.DictType: (dict,),
+}
+
+
+def _fit(t: mi.Type, value: Any) -> int:
+    """2 when `value` has exactly the JSON type of `t`, 1 for the other kind of number, else 0."""
+    while isinstance(t, mi.Metadata):
+        t = t.type
+    kinds = _KINDS.get(type(t), ())
+    if isinstance(value, bool):
+        return 2 * (bool in kinds)
+    if isinstance(value, kinds):
+        return 2
+    return int(isinstance(value, int | float) and isinstance(t, mi.IntType | mi.FloatType))
 
 
 def _nullable(t: mi.Type) -> bool:

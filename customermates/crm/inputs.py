@@ -45,12 +45,17 @@ Notes = Annotated[str, Meta(max_length=MAX_NOTES, extra={"multiline": True}, des
 NOTES_NULL = 'Omit `notes` to keep them; send "" to clear them.'
 
 
+# DATA-MODEL.md §8.3: the longest value is plain text (10,000 code points); a currency's is <= 10^15.
+CustomText = Annotated[str, Meta(max_length=10_000)]
+CustomNumber = Annotated[float, Meta(ge=-(10**15), le=10**15)]
+
+
 class CustomFieldValueInput(Input):
     columnId: Annotated[
         Id, Meta(description="A custom column id, from get_entity_configuration or list_custom_columns.")
     ]
     value: Annotated[
-        str | float | None,
+        CustomText | CustomNumber | None,
         Meta(description='The value in the column\'s format; null or "" clears the column.'),
     ]
 

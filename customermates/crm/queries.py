@@ -49,13 +49,33 @@ FILTERS_DESCRIPTION = (
 )
 
 
+# Bounds the schema publishes (REST.md §5.4): a field name or column id; one filter value as long as
+# the longest stored custom value, within the widest currency range. `value` stays `Any` for the
+# validator so that a wrong value is one issue among all of the query's (`_Check.read` enforces these).
+FIELD_NAME_MAX = 100
+VALUE_TEXT_MAX = 10_000
+VALUE_NUMBER_MAX = 10**15
+_SCALAR = [
+    {"type": "string", "maxLength": VALUE_TEXT_MAX},
+    {"type": "number", "minimum": -VALUE_NUMBER_MAX, "maximum": VALUE_NUMBER_MAX},
+]
+VALUE_SCHEMA = {
+    "anyOf": [
+        *_SCALAR,
+        {"type": "array", "maxItems": fl.MAX_VALUES, "items": {"anyOf": _SCALAR}},
+        {"type": "null"},
+    ]
+}
+
+
 class FilterRule(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=True):
     """One filter rule; the operators allowed per field come from get_entity_configuration."""
 
     field: Annotated[
         str,
         Meta(
-            description="A filterable field (e.g. createdAt, organizationIds, userIds) or a custom column id."
+            max_length=FIELD_NAME_MAX,
+            description="A filterable field (e.g. createdAt, organizationIds, userIds) or a custom column id.",
         ),
     ]
     operator: Annotated[
@@ -70,14 +90,7 @@ class FilterRule(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=True)
         Meta(
             description='One value ("2026-01-05", "1500"), an array for in/notIn/hasSome/hasNone and '
             "between, a whole number of days for inLastDays, absent for isNull/isNotNull.",
-            extra_json_schema={
-                "anyOf": [
-                    {"type": "string"},
-                    {"type": "number"},
-                    {"type": "array", "items": {"type": ["string", "number"]}},
-                    {"type": "null"},
-                ]
-            },
+            extra_json_schema=VALUE_SCHEMA,
         ),
     ] = None
 
@@ -89,7 +102,8 @@ class SortDescriptor(msgspec.Struct, forbid_unknown_fields=True):
     field: Annotated[
         str,
         Meta(
-            description="A sortable field from get_entity_configuration (e.g. name, createdAt) or a custom column id."
+            max_length=FIELD_NAME_MAX,
+            description="A sortable field from get_entity_configuration (e.g. name, createdAt) or a custom column id.",
         ),
     ]
     direction: Annotated[
@@ -239,6 +253,9 @@ class _Check:
         return None
 
     def read(self, field: fl.Field, raw: Any, path: str) -> Any:
+        if isinstance(raw, str) and len(raw) > VALUE_TEXT_MAX:
+            self.add(path, f"is {len(raw)} characters long; the limit is {VALUE_TEXT_MAX}", "Shorten it.")
+            return None
         try:
             return field.kind.read(field, raw)
         except fl.Bad as bad:
