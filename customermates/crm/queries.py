@@ -26,6 +26,7 @@ from customermates.crm.inputs import EntityRef, EntityType
 from customermates.crm.model import ENTITY_TYPES, PLURAL, scope_sql, visible_ids, visible_user_ids
 from customermates.crm.search import MAX_TOKENS, Terms, match_sql, read_terms, tier_sql
 from customermates.errors import Issue, invalid, not_found
+from customermates.shapes import total_pages
 from customermates.validation import closest
 
 if TYPE_CHECKING:
@@ -554,7 +555,7 @@ class Result:
 
     @property
     def total_pages(self) -> int:
-        return -(-self.total // self.page_size)
+        return total_pages(self.total, self.page_size)
 
 
 def fetch(conn: sqlite3.Connection, plan: Plan) -> Result:

@@ -129,7 +129,7 @@ async def ping(ident: Any, params: dict[str, Any], ctx: Context) -> dict[str, An
 
 async def tools_list(ident: Any, params: dict[str, Any], ctx: Context) -> dict[str, Any]:
     read_only = ctx.read_only_url or ctx.principal.read_only
-    return result(ident, {"tools": ctx.registry.listing(ctx.toolsets, read_only)})
+    return result(ident, {"tools": ctx.registry.listing_json(ctx.toolsets, read_only)})
 
 
 async def tools_call(ident: Any, params: dict[str, Any], ctx: Context) -> dict[str, Any]:

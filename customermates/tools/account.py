@@ -9,6 +9,7 @@ import msgspec
 from msgspec import UNSET, Meta, UnsetType
 
 from customermates.changes import diff
+from customermates.permissions import ALL
 from customermates.registry import Call, Tool, needs
 from customermates.shapes import (
     CountryCode,
@@ -69,16 +70,17 @@ class CurrentUser(User):
     company: CompanyRef
 
 
+# Permissions are listed resource by resource, action by action (DATA-MODEL.md §4.1 order).
+_PERMISSION_RANK = {pair: i for i, pair in enumerate(ALL)}
+
+
 def _role_permissions(conn: sqlite3.Connection, role_ids: list[str]) -> dict[str, list[Permission]]:
     marks = ",".join("?" * len(role_ids))
     out: dict[str, list[Permission]] = {r: [] for r in role_ids}
     rows = conn.execute(
         f"SELECT role_id, resource, action FROM role_permission WHERE role_id IN ({marks})", role_ids
     ).fetchall()
-    from customermates.permissions import ACTIONS, RESOURCES
-
-    rank = {(r, a): i for i, (r, a) in enumerate((r, a) for r in RESOURCES for a in ACTIONS)}
-    for role_id, resource, action in sorted(rows, key=lambda r: rank.get((r[1], r[2]), 999)):
+    for role_id, resource, action in sorted(rows, key=lambda r: _PERMISSION_RANK.get((r[1], r[2]), 999)):
         out[role_id].append(Permission(resource, action))
     return out
 
