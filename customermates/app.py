@@ -17,13 +17,13 @@ from starlette.routing import Route
 
 from customermates import __version__, rest
 from customermates.auth import UNAUTHORIZED, LastUsed, authenticate, flush_last_used
+from customermates.catalog import REGISTRY
 from customermates.config import Settings
+from customermates.httpio import REQUEST_ID, error_response, json_response
 from customermates.ids import new_id
 from customermates.mcp import http as mcp_http
 from customermates.store import Database, connect
 from customermates.store.migrations import migrate
-from customermates.tools import REGISTRY
-from customermates.web import REQUEST_ID, error_response, json_response
 
 log = logging.getLogger("customermates.app")
 

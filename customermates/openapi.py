@@ -20,8 +20,8 @@ from typing import TYPE_CHECKING, Any
 
 from customermates import __version__
 from customermates.errors import Error
+from customermates.httpio import REQUEST_ID
 from customermates.jsonschema import components
-from customermates.web import REQUEST_ID
 
 if TYPE_CHECKING:
     from customermates.registry import Registry, Tool
@@ -117,9 +117,9 @@ def render(doc: dict[str, Any]) -> bytes:
 def record_types() -> dict[str, type]:
     """`RECORD_TYPES` (entity -> msgspec type of its Record) when the CRM slice defines it, else none."""
     try:
-        module = importlib.import_module("customermates.crm.records")
+        module = importlib.import_module("customermates.crm.loading")
     except ModuleNotFoundError as exc:
-        if exc.name not in ("customermates.crm", "customermates.crm.records"):
+        if exc.name not in ("customermates.crm", "customermates.crm.loading"):
             raise
         return {}
     return dict(getattr(module, "RECORD_TYPES", {}))

@@ -31,9 +31,9 @@ from starlette.routing import BaseRoute, Match, NoMatchFound, compile_path, get_
 
 from customermates import openapi
 from customermates.errors import Issue, ToolError, invalid
+from customermates.httpio import BodyTooLarge, error_response, json_response, read_body, too_large
 from customermates.registry import Outcome, Registry, Tool
 from customermates.validation import ID_HINT, UUID_PATTERN, check, closest, json_type
-from customermates.web import BodyTooLarge, error_response, json_response, read_body, too_large
 
 log = logging.getLogger("customermates.rest")
 
@@ -439,7 +439,7 @@ async def as_is(ctx: Ctx, data: dict[str, Any]) -> dict[str, Any]:
 async def records(ctx: Ctx, data: dict[str, Any]) -> dict[str, Any]:
     """Refs -> full records with notes, one query per relation kind; a wrapped route answers `{item, …}`."""
     # Imported here: the CRM slice provides it, and REST must work before that module exists.
-    from customermates.crm.records import load_records
+    from customermates.crm.loading import load_records
 
     ids = [ref["id"] for ref in data["items"]]
     request = ctx.request

@@ -33,7 +33,7 @@ class Crm:
 
     def call(self, tool: str, args: dict, principal: Principal | None = None, now: str | None = None) -> dict:
         """A tool call in process, as the registry runs it: validate, check permissions, one snapshot."""
-        from customermates.tools import REGISTRY
+        from customermates.catalog import REGISTRY
 
         spec = REGISTRY.tools[tool]
         principal = principal or self.admin

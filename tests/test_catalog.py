@@ -6,8 +6,8 @@ import re
 
 import pytest
 
+from customermates.catalog import REGISTRY
 from customermates.registry import CATALOG
-from customermates.tools import REGISTRY
 
 LISTING = REGISTRY.listing()
 # TOOLS.md §0: the tools that carry readOnlyHint (R) and destructiveHint (D).

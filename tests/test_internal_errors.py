@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from customermates.catalog import REGISTRY
 from customermates.registry import Tool
 from customermates.shapes import NoInput
-from customermates.tools import REGISTRY
 from tests.conftest import rpc
 
 

@@ -21,9 +21,9 @@ from mcp.shared.exceptions import MCPError
 from mcp_types.methods import validate_server_result
 
 from customermates.auth import generate_key
+from customermates.catalog import REGISTRY
 from customermates.registry import CATALOG, suggest
 from customermates.store import accounts as acc
-from customermates.tools import REGISTRY
 from tests.conftest import call_tool, ok, rpc, running_server, write
 
 MCP = "/api/v1/mcp"

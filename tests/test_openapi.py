@@ -10,9 +10,9 @@ import pytest
 from openapi_spec_validator import validate
 
 from customermates import openapi, rest
+from customermates.catalog import REGISTRY, account
 from customermates.registry import Registry, Tool
 from customermates.shapes import NoInput
-from customermates.tools import REGISTRY, account
 from tests.conftest import ROOT, rpc
 
 CHECKED_IN = ROOT / "schemas" / "openapi.json"

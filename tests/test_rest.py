@@ -18,11 +18,11 @@ from starlette.testclient import TestClient
 
 from customermates import rest
 from customermates.app import create_app
+from customermates.catalog import REGISTRY
 from customermates.registry import Registry, Tool
 from customermates.rest import LIST_QUERY, Binding
 from customermates.shapes import Id, Input
 from customermates.store import accounts as acc
-from customermates.tools import REGISTRY
 from tests.conftest import add_member, err, make_tenant, ok, write
 
 JSON = {"content-type": "application/json"}

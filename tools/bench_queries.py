@@ -29,6 +29,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from customermates.auth import Principal, authenticate  # noqa: E402
+from customermates.catalog import REGISTRY  # noqa: E402
 from customermates.crm import queries as q  # noqa: E402
 from customermates.crm.model import SEARCH_BODY, display_name, last_key, name_key  # noqa: E402
 from customermates.ids import iso  # noqa: E402
@@ -36,7 +37,6 @@ from customermates.registry import Call  # noqa: E402
 from customermates.store import accounts as acc  # noqa: E402
 from customermates.store import connect  # noqa: E402
 from customermates.store.migrations import migrate, schema_dir  # noqa: E402
-from customermates.tools import REGISTRY  # noqa: E402
 
 DATASET_VERSION = 1
 NOW = datetime(2026, 1, 15, 12, 0, tzinfo=UTC)  # the data set's "today"; queries run at this moment
@@ -345,9 +345,9 @@ def run(path: Path, runs: int, http: bool) -> None:
 
 def _records(bench: Bench, runs: int) -> None:
     try:
-        from customermates.crm.records import load_records
+        from customermates.crm.loading import load_records
     except ImportError:
-        print("R1   skipped: customermates.crm.records.load_records is not there yet")
+        print("R1   skipped: customermates.crm.loading.load_records is not there yet")
         return
     ids = bench.call("filter_entity", {"entity": "contact", "pageSize": 25}).items
 

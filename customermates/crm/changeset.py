@@ -17,10 +17,10 @@ import json
 from collections import defaultdict
 from typing import Any
 
-from customermates.changes import diff
-from customermates.crm import links
+from customermates.crm import link_rows
+from customermates.crm.loading import display_name_of, load_company_records
 from customermates.crm.model import refresh_search, relation
-from customermates.crm.records import display_name_of, load_company_records
+from customermates.record_diff import diff
 from customermates.registry import Call
 
 Key = tuple[str, str]  # (entity type, id)
@@ -114,6 +114,6 @@ class Changeset:
         for entity, (keys, rel_name) in EMBEDDED.items():
             renamed = [k[1] for k, change in self.changed.items() if k[0] == entity and keys & change.keys()]
             rel = relation(entity, rel_name)
-            stale.update((rel.other, i) for i in links.linked_ids(self.call.conn, rel, renamed))
+            stale.update((rel.other, i) for i in link_rows.linked_ids(self.call.conn, rel, renamed))
         for entity, ids in by_entity(stale).items():
             refresh_search(self.call.conn, entity, ids)

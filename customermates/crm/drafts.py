@@ -16,7 +16,7 @@ from typing import Any
 import msgspec
 from msgspec import UNSET
 
-from customermates.crm import custom_values, links
+from customermates.crm import custom_values, link_rows
 from customermates.crm.inputs import OWN_FIELDS, relation_field
 from customermates.crm.model import RELATIONS, Relation, scope_sql, to_units, visible_ids, visible_user_ids
 from customermates.errors import Issue, not_found
@@ -65,7 +65,7 @@ def draft(entity: str, item: msgspec.Struct, path: str, record_id: str) -> Draft
         if relation_field(rel) == "services":
             d.links[rel] = [(s.serviceId, to_units(s.quantity)) for s in given]
         else:
-            d.links[rel] = [(i, links.ONE) for i in given]
+            d.links[rel] = [(i, link_rows.ONE) for i in given]
     custom = getattr(item, "customFieldValues", UNSET)
     d.custom = None if custom is UNSET else custom
     return d

@@ -16,7 +16,7 @@ from typing import Any
 
 import msgspec
 
-from customermates.crm import links
+from customermates.crm import link_rows
 from customermates.crm.changeset import Changeset
 from customermates.crm.drafts import (
     FIELD_COLUMNS,
@@ -28,9 +28,9 @@ from customermates.crm.drafts import (
     system_task_issues,
 )
 from customermates.crm.inputs import EntityRef, Mutation
-from customermates.crm.links import DEAL_SERVICE, LinkChanges
+from customermates.crm.link_rows import DEAL_SERVICE, LinkChanges
+from customermates.crm.loading import display_name_of
 from customermates.crm.model import PLURAL, Relation, display_name, last_key, name_key, relation
-from customermates.crm.records import display_name_of
 from customermates.errors import invalid
 from customermates.ids import new_id
 from customermates.registry import Call
@@ -67,7 +67,7 @@ def create(call: Call, entity: str, items: list[msgspec.Struct]) -> Mutation:
         for d in drafts:
             assigned = d.links.setdefault(users, [])
             if call.principal.user_id not in {g[0] for g in assigned}:
-                assigned.append((call.principal.user_id, links.ONE))
+                assigned.append((call.principal.user_id, link_rows.ONE))
     plan = LinkChanges()
     for d in drafts:
         for rel, given in d.links.items():
@@ -80,7 +80,7 @@ def create(call: Call, entity: str, items: list[msgspec.Struct]) -> Mutation:
     _insert(call, entity, drafts)
     plan.apply(call.conn)
     names = {d.id: d.values.get("name", "") for d in drafts} | changes.names("deal")
-    links.recompute_totals(call.conn, plan.deals_with_new_terms(), names)
+    link_rows.recompute_totals(call.conn, plan.deals_with_new_terms(), names)
     changes.finish()
     refs = [EntityRef(d.id, display_name_of(entity, changes.after[(entity, d.id)])) for d in drafts]
     return Mutation(refs, f"Created {_count(len(refs), entity)}.")
@@ -145,7 +145,7 @@ def apply_update(call: Call, entity: str, drafts: list[Draft], targets: dict) ->
     """Existence of linked ids, domain rules, then the writes of an update of checked drafts."""
     given_rels = list(dict.fromkeys(rel for d in drafts for rel in d.links))
     current = {
-        rel: links.current_links(call.conn, rel, [d.id for d in drafts if rel in d.links])
+        rel: link_rows.current_links(call.conn, rel, [d.id for d in drafts if rel in d.links])
         for rel in given_rels
     }
     seen = check_references(call, drafts, current)
@@ -164,7 +164,7 @@ def apply_update(call: Call, entity: str, drafts: list[Draft], targets: dict) ->
     changes.snapshot()
     _write_values(call, entity, drafts, targets)
     plan.apply(call.conn)
-    links.recompute_totals(call.conn, plan.deals_with_new_terms() | repriced, changes.names("deal"))
+    link_rows.recompute_totals(call.conn, plan.deals_with_new_terms() | repriced, changes.names("deal"))
     changes.finish()
     refs = [EntityRef(d.id, display_name_of(entity, changes.after[(entity, d.id)])) for d in drafts]
     changed = sum((entity, d.id) in changes.changed for d in drafts)
@@ -193,7 +193,7 @@ def _repriced_deals(call: Call, entity: str, drafts: list[Draft], targets: dict)
         for d in drafts
         if d.values.get("amount", targets[d.id]["values"]["amount"]) != targets[d.id]["values"]["amount"]
     ]
-    return set(links.linked_ids(call.conn, relation("service", "deals"), repriced))
+    return set(link_rows.linked_ids(call.conn, relation("service", "deals"), repriced))
 
 
 def _write_values(call: Call, entity: str, drafts: list[Draft], targets: dict) -> None:

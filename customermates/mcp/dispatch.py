@@ -12,7 +12,7 @@ from typing import Any
 
 from customermates import __version__
 from customermates.auth import Principal
-from customermates.guide import INSTRUCTIONS, SETUP_PROMPT
+from customermates.onboarding import INSTRUCTIONS, SETUP_PROMPT
 from customermates.registry import Registry
 
 log = logging.getLogger("customermates.mcp")

@@ -14,10 +14,10 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from customermates.errors import Issue
+from customermates.httpio import BodyTooLarge, error_response, read_body, too_large
 from customermates.mcp import dispatch as rpc
 from customermates.mcp import jsontext
 from customermates.registry import TOOLSETS
-from customermates.web import BodyTooLarge, error_response, read_body, too_large
 
 BATCH_VERSION = "2025-03-26"  # the only handshake revision with JSON-RPC batches
 ENVELOPE_REFUSED = (

@@ -24,12 +24,12 @@ import msgspec
 from anyio.streams.memory import MemoryObjectSendStream
 
 from customermates.auth import LastUsed, Principal, authenticate, flush_last_used
+from customermates.catalog import REGISTRY
 from customermates.mcp import dispatch as rpc
 from customermates.registry import TOOLSETS
 from customermates.store import Database, connect
 from customermates.store.database import check_engine
 from customermates.store.migrations import migrate
-from customermates.tools import REGISTRY
 
 log = logging.getLogger("customermates.stdio")
 

@@ -10,13 +10,13 @@ import json
 
 import msgspec
 
-from customermates.crm import links
+from customermates.crm import link_rows
 from customermates.crm.changeset import Changeset
 from customermates.crm.drafts import LISTER, load_targets, repeats, visible
 from customermates.crm.inputs import EntityRef
-from customermates.crm.links import LinkChanges
+from customermates.crm.link_rows import LinkChanges
+from customermates.crm.loading import TABLE, display_name_of, scope
 from customermates.crm.model import PLURAL, RELATIONS, Relation, drop_search, relation
-from customermates.crm.records import TABLE, display_name_of, scope
 from customermates.errors import Issue, ToolError, invalid, not_found
 from customermates.registry import Call
 
@@ -77,7 +77,7 @@ def _run(call: Call, plan: LinkChanges, touch_first: list) -> Changeset:
     changes.touch(plan.ends)
     changes.snapshot()
     plan.apply(call.conn)
-    links.recompute_totals(call.conn, plan.deals_with_new_terms(), changes.names("deal"))
+    link_rows.recompute_totals(call.conn, plan.deals_with_new_terms(), changes.names("deal"))
     changes.finish()
     return changes
 
@@ -91,7 +91,7 @@ def link(call: Call, entity: str, source_id: str, name: str, ids: list[str]) -> 
     missing = [(f"$.ids[{i}]", rel.other, x) for i, x in enumerate(ids) if x not in seen]
     if missing:
         raise not_found(missing, LISTER)
-    linked = links.current_links(call.conn, rel, [source_id])[source_id]
+    linked = link_rows.current_links(call.conn, rel, [source_id])[source_id]
     before = _visible_count(call, rel, source_id)
     plan = LinkChanges()
     changed = [x for x in ids if x not in linked]
@@ -114,7 +114,7 @@ def unlink(call: Call, entity: str, source_id: str, name: str, ids: list[str]) -
     _check_ids(ids)
     load_targets(call, entity, [source_id], ["$.sourceId"])
     seen = visible(call, rel.other, ids)
-    linked = links.current_links(call.conn, rel, [source_id])[source_id]
+    linked = link_rows.current_links(call.conn, rel, [source_id])[source_id]
     before = _visible_count(call, rel, source_id)
     plan = LinkChanges()
     changed = [x for x in ids if x in linked and x in seen]
@@ -146,7 +146,9 @@ def delete(call: Call, entity: str, ids: list[str]) -> DeleteResult:
         raise invalid(system, "ids")
     changes = Changeset(call)
     changes.deleting(entity, ids)
-    linked = {r.other: links.linked_ids(call.conn, r, ids) for r in RELATIONS[entity] if r.other != "user"}
+    linked = {
+        r.other: link_rows.linked_ids(call.conn, r, ids) for r in RELATIONS[entity] if r.other != "user"
+    }
     for other, others in linked.items():
         changes.touch((other, o) for o in others)
     changes.snapshot()
@@ -155,7 +157,7 @@ def delete(call: Call, entity: str, ids: list[str]) -> DeleteResult:
         f"DELETE FROM {entity} WHERE id IN (SELECT value FROM json_each(?))", (json.dumps(ids),)
     )
     repriced = set(linked["deal"]) if entity == "service" else set()  # a service leaving changes totals
-    links.recompute_totals(call.conn, repriced, changes.names("deal"))
+    link_rows.recompute_totals(call.conn, repriced, changes.names("deal"))
     changes.finish()
     refs = [EntityRef(x, display_name_of(entity, changes.before[(entity, x)])) for x in ids]
     count = f"{len(ids)} {entity if len(ids) == 1 else PLURAL[entity]}"

@@ -8,8 +8,8 @@ from typing import Annotated
 import msgspec
 from msgspec import UNSET, Meta, UnsetType
 
-from customermates.changes import diff
 from customermates.permissions import ALL
+from customermates.record_diff import diff
 from customermates.registry import Call, Tool, needs
 from customermates.shapes import (
     CountryCode,

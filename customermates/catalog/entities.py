@@ -7,7 +7,7 @@ from typing import Annotated, Any, Literal, Union
 import msgspec
 from msgspec import UNSET, Meta, UnsetType
 
-from customermates.crm import drafts, linking, notes, writes
+from customermates.crm import drafts, link_and_delete, notes, writes
 from customermates.crm.inputs import (
     BATCH,
     MAX_NOTES,
@@ -16,8 +16,8 @@ from customermates.crm.inputs import (
     Mutation,
     Notes,
 )
+from customermates.crm.loading import RECORD_TYPES, load_records
 from customermates.crm.model import ENTITY_TYPES, PLURAL
-from customermates.crm.records import RECORD_TYPES, load_records
 from customermates.errors import invalid, not_found
 from customermates.registry import Call, Tool, per_entity
 from customermates.shapes import Id, Input
@@ -167,8 +167,8 @@ class DeleteEntitiesInput(Input):
     ids: Ids
 
 
-def delete_entities(call: Call, args: DeleteEntitiesInput) -> linking.DeleteResult:
-    return linking.delete(call, args.entity, args.ids)
+def delete_entities(call: Call, args: DeleteEntitiesInput) -> link_and_delete.DeleteResult:
+    return link_and_delete.delete(call, args.entity, args.ids)
 
 
 # ---- custom fields --------------------------------------------------------------------------------
@@ -228,12 +228,12 @@ class LinkEntitiesInput(Input):
     ]
 
 
-def link_entities(call: Call, args: LinkEntitiesInput) -> linking.LinkResult:
-    return linking.link(call, args.entity, args.sourceId, args.relation, args.ids)
+def link_entities(call: Call, args: LinkEntitiesInput) -> link_and_delete.LinkResult:
+    return link_and_delete.link(call, args.entity, args.sourceId, args.relation, args.ids)
 
 
-def unlink_entities(call: Call, args: LinkEntitiesInput) -> linking.LinkResult:
-    return linking.unlink(call, args.entity, args.sourceId, args.relation, args.ids)
+def unlink_entities(call: Call, args: LinkEntitiesInput) -> link_and_delete.LinkResult:
+    return link_and_delete.unlink(call, args.entity, args.sourceId, args.relation, args.ids)
 
 
 TOOLS = [
@@ -284,7 +284,7 @@ TOOLS = [
         " confirmation first, naming what will be deleted. All or nothing: one unknown id deletes nothing."
         " Ids from filter_entity / search_all_entities. To remove only a link use unlink_entities.",
         DeleteEntitiesInput,
-        linking.DeleteResult,
+        link_and_delete.DeleteResult,
         delete_entities,
         "core",
         per_entity("delete"),
@@ -311,7 +311,7 @@ TOOLS = [
         " no-ops; a new deal–service link gets quantity 1 (change it with update_deals). Ids from"
         " filter_entity / search_all_entities (users: list_users).",
         LinkEntitiesInput,
-        linking.LinkResult,
+        link_and_delete.LinkResult,
         link_entities,
         "core",
         per_entity("update"),
@@ -323,7 +323,7 @@ TOOLS = [
         "Remove particular links from one record; the linked records are never deleted (to delete records"
         " use delete_entities). Ids not linked are reported in unchangedIds, not as errors.",
         LinkEntitiesInput,
-        linking.LinkResult,
+        link_and_delete.LinkResult,
         unlink_entities,
         "core",
         per_entity("update"),
