@@ -9,6 +9,7 @@ import msgspec
 from msgspec import UNSET, Meta, UnsetType
 
 from customermates.call import Call
+from customermates.crm.model import user_scope
 from customermates.permissions import ALL
 from customermates.record_diff import diff
 from customermates.registry import Tool, needs
@@ -154,10 +155,8 @@ class ListUsersInput(Input):
 
 
 def list_users(call: Call, args: ListUsersInput) -> UserPage:
-    where, params = ["u.company_id = ?"], [call.company_id]
-    if not call.principal.reads_all("users"):
-        where.append("u.id = ?")
-        params.append(call.principal.user_id)
+    seen, allowed = user_scope(call.principal, "u") or ("0", [])
+    where, params = [seen], list(allowed)
     for token in dict.fromkeys(args.searchTerm.casefold().split()):
         where.append("(instr(u.name_key, ?) > 0 OR instr(u.email_key, ?) > 0)")
         params += [token, token]

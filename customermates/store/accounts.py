@@ -11,12 +11,9 @@ from datetime import UTC, datetime, timedelta
 
 from customermates.audit import Actor, AuditEvent, write_events
 from customermates.auth import generate_key, key_hash
+from customermates.errors import AccountError
 from customermates.ids import iso, new_id, now_iso
 from customermates.permissions import SEEDED_ROLES
-
-
-class AccountError(Exception):
-    """A refused account change; the message says what was wrong and how to fix it."""
 
 
 @dataclass
