@@ -7,10 +7,11 @@ without losing a rule the server enforces:
                 (several MCP clients mishandle `$ref`; each definition is used about once anyway)
     redundant   dropped: `maxLength` beside `format: uuid`, number bounds of ±10^15 (the validator
                 keeps them), empty defaults (`[]`, `""`, null), `required: []`
-    output      `outputSchema` keeps the typed shape (types, properties, required, items, enums)
-                of the result and of the objects directly in it, so `structuredContent` validates
-                and typed clients know the fields; deeper objects are just `{"type": "object"}`,
-                and a union of plain types becomes one `type` list
+    types       a union of distinct plain types (`anyOf` of string, number, null, ... each with only
+                keywords of its own type) becomes one `type` list with the same keywords
+    output      `outputSchema` keeps the typed top-level shape (each field's type, `required`,
+                enums), so `structuredContent` validates and typed clients know the fields;
+                objects inside it are just `{"type": "object"}` and no description is kept
 
 OpenAPI keeps named components with `#/components/schemas/<Name>` references (the redundant
 keywords dropped the same way); its tool operations embed the tool schemas themselves.
@@ -25,8 +26,17 @@ import msgspec
 
 HUGE = 10**15
 EMPTY_DEFAULTS = ([], "", None, {})
-OUTPUT_DEPTH = 2  # objects nested this deep in an outputSchema keep only `type: object`
+OUTPUT_DEPTH = 1  # objects nested this deep in an outputSchema keep only `type: object`
 OUTPUT_KEYS = ("type", "properties", "required", "items", "anyOf", "enum")  # the typed shape
+# The keywords that constrain only values of one JSON type, so they mean the same in a `type` list.
+OWN_KEYWORDS = {
+    "string": {"maxLength", "minLength", "pattern", "format"},
+    "number": {"minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum", "multipleOf"},
+    "integer": {"minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum", "multipleOf"},
+    "array": {"items", "maxItems", "minItems"},
+    "null": set(),
+    "boolean": set(),
+}
 # Keywords whose value is one schema, a list of schemas, or a map of name -> schema.
 ONE = ("items", "additionalProperties", "not", "contains")
 MANY = ("anyOf", "oneOf", "allOf", "prefixItems")
@@ -91,7 +101,27 @@ def _lean(node: dict[str, Any]) -> dict[str, Any]:
         del node["default"]
     if node.get("required") == []:
         del node["required"]
-    return node
+    return _merge_types(node)
+
+
+def _merge_types(node: dict[str, Any]) -> dict[str, Any]:
+    """`anyOf: [{type: string, maxLength: 9}, {type: null}]` -> `type: [string, null], maxLength: 9`."""
+    variants = node.get("anyOf")
+    if not variants:
+        return node
+    types = [v.get("type") for v in variants]
+    if len(set(map(str, types))) != len(types) or not all(t in OWN_KEYWORDS for t in types):
+        return node
+    # number and integer share keywords, so both in one union would mix their bounds.
+    if {"number", "integer"} <= set(types) or any(
+        set(v) - {"type"} - OWN_KEYWORDS[v["type"]] for v in variants
+    ):
+        return node
+    merged = {k: v for k, v in node.items() if k != "anyOf"}
+    merged["type"] = types
+    for variant in variants:
+        merged.update((k, v) for k, v in variant.items() if k != "type")
+    return merged
 
 
 def _is_object(node: dict[str, Any]) -> bool:
@@ -111,7 +141,4 @@ def _shallow(node: dict[str, Any], depth: int) -> dict[str, Any]:
         node["items"] = _shallow(node["items"], nested)
     if variants:
         node["anyOf"] = [_shallow(v, depth) for v in variants]
-        if all(set(v) == {"type"} and isinstance(v["type"], str) for v in node["anyOf"]):
-            types = node.pop("anyOf")
-            node["type"] = [v["type"] for v in types]
-    return node
+    return _merge_types(node)
