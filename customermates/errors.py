@@ -51,7 +51,7 @@ class ErrorBody(msgspec.Struct, omit_defaults=True):
 
 
 class Error(msgspec.Struct):
-    """The error object every failing call returns (TOOLS.md §1.3, REST.md §3.1)."""
+    """The error object every failing call returns."""
 
     error: ErrorBody
 
