@@ -6,15 +6,16 @@ without losing a rule the server enforces:
     inline      every `$defs` entry is written where it is used: no `$ref`, no `$defs`, no titles
                 (several MCP clients mishandle `$ref`; each definition is used about once anyway)
     redundant   dropped: `maxLength` beside `format: uuid`, number bounds of ±10^15 (the validator
-                keeps them), empty defaults (`[]`, `""`, null), `required: []`
+                keeps them; `exact` keeps them in the schema too, for fuzzers and REST clients),
+                empty defaults (`[]`, `""`, null), `required: []`
     types       a union of distinct plain types (`anyOf` of string, number, null, ... each with only
                 keywords of its own type) becomes one `type` list with the same keywords
     output      `outputSchema` keeps the typed top-level shape (each field's type, `required`,
                 enums), so `structuredContent` validates and typed clients know the fields;
                 objects inside it are just `{"type": "object"}` and no description is kept
 
-OpenAPI keeps named components with `#/components/schemas/<Name>` references (the redundant
-keywords dropped the same way); its tool operations embed the tool schemas themselves.
+OpenAPI keeps msgspec's named components with `#/components/schemas/<Name>` references for its
+resource routes; its tool operations embed the tool schemas themselves (`exact`).
 """
 
 from __future__ import annotations
@@ -43,19 +44,18 @@ MANY = ("anyOf", "oneOf", "allOf", "prefixItems")
 NAMED = ("properties", "$defs", "patternProperties")
 
 
-def tool_schema(t: type, *, output: bool = False) -> dict[str, Any]:
+def tool_schema(t: type, *, output: bool = False, exact: bool = False) -> dict[str, Any]:
     """The schema of a tool's input (or, with `output`, its result), rooted at the object itself."""
     raw = msgspec.json.schema(t)
     defs = raw.pop("$defs", {})
     schema = _inline(raw, defs, ())
-    schema = _lean(schema)
+    schema = _lean(schema, exact)
     return _shallow(schema, 0) if output else schema
 
 
 def components(types: list[type]) -> tuple[list[dict[str, Any]], dict[str, Any]]:
     """Schemas for OpenAPI: one `$ref` per type plus every named component they reach."""
-    refs, found = msgspec.json.schema_components(types, ref_template="#/components/schemas/{name}")
-    return refs, {name: _lean(schema) for name, schema in found.items()}
+    return msgspec.json.schema_components(types, ref_template="#/components/schemas/{name}")
 
 
 def _children(node: dict[str, Any], fix) -> dict[str, Any]:
@@ -86,16 +86,16 @@ def _inline(node: dict[str, Any], defs: dict[str, Any], seen: tuple[str, ...]) -
     return _inline(merged, defs, (*seen, name))
 
 
-def _lean(node: dict[str, Any]) -> dict[str, Any]:
-    node = _children(node, _lean)
+def _lean(node: dict[str, Any], exact: bool) -> dict[str, Any]:
+    node = _children(node, lambda child: _lean(child, exact))
     # A discriminator maps tags to `$ref`s; each variant's tag property says the same thing.
     for key in ("title", "discriminator"):
         node.pop(key, None)
     if node.get("format") == "uuid":
         node.pop("maxLength", None)
-    if node.get("minimum") == -HUGE:
+    if node.get("minimum") == -HUGE and not exact:
         del node["minimum"]
-    if node.get("maximum") == HUGE:
+    if node.get("maximum") == HUGE and not exact:
         del node["maximum"]
     if "default" in node and node["default"] in EMPTY_DEFAULTS:
         del node["default"]

@@ -187,8 +187,8 @@ def request_body(schema: dict[str, Any], resolved: dict[str, Any]) -> dict[str, 
 
 
 def tool_operation(tool: Tool) -> dict[str, Any]:
-    """The tool's own `inputSchema` and `outputSchema`, exactly as tools/list serves them."""
-    body = tool_schema(tool.input)
+    """The tool's `inputSchema` (with the ±10^15 number bounds the server enforces) and `outputSchema`."""
+    body = tool_schema(tool.input, exact=True)
     return {
         "operationId": tool.name,
         "summary": tool.title,
