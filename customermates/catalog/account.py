@@ -72,7 +72,7 @@ class CurrentUser(User):
     company: CompanyRef
 
 
-# Permissions are listed resource by resource, action by action (DATA-MODEL.md §4.1 order).
+# Permissions are listed resource by resource, action by action, in permissions.ALL order.
 _PERMISSION_RANK = {pair: i for i, pair in enumerate(ALL)}
 
 
