@@ -10,7 +10,10 @@ import msgspec
 
 from customermates.ids import new_id
 
-_INSERT = "INSERT INTO audit_log VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+_INSERT = (
+    "INSERT INTO audit_log (id, company_id, occurred_at, actor_user_id, api_key_id, source, operation,"
+    " entity_type, entity_id, event, changes, snapshot, undo_of) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+)
 _encode = msgspec.json.Encoder().encode
 
 
@@ -33,6 +36,7 @@ class AuditEvent:
     changes: dict[str, Any] | None = None
     snapshot: dict[str, Any] | None = None
     id: str = field(default_factory=new_id)
+    undo_of: str | None = None  # the event this one takes back (an undo's events only)
 
 
 def write_events(conn: sqlite3.Connection, actor: Actor, occurred_at: str, events: list[AuditEvent]) -> None:
@@ -53,6 +57,7 @@ def write_events(conn: sqlite3.Connection, actor: Actor, occurred_at: str, event
                 e.event,
                 None if e.changes is None else _encode(e.changes).decode(),
                 None if e.snapshot is None else _encode(e.snapshot).decode(),
+                e.undo_of,
             )
             for e in events
         ],

@@ -10,7 +10,7 @@ import logging
 from dataclasses import dataclass, field
 from typing import Any
 
-from customermates import __version__
+from customermates import __version__, rehearsal
 from customermates.auth import Caller, Principal
 from customermates.errors import (  # noqa: F401  the JSON-RPC codes, re-exported for the transports
     HEADER_MISMATCH,
@@ -52,6 +52,7 @@ class Context:
     origin: str | None = None
     toolsets: frozenset[str] | None = None
     read_only_url: bool = False
+    dry_run: bool = False  # a rehearsal connection: every write is rolled back (rehearsal.py)
     version: str = "2025-03-26"
     correlation_id: str | None = None  # names an unexpected failure; HTTP passes its X-Request-Id
     extra: dict[str, Any] = field(default_factory=dict)
@@ -119,7 +120,7 @@ async def initialize(ident: Any, params: dict[str, Any], ctx: Context) -> dict[s
             "protocolVersion": version,
             "capabilities": CAPABILITIES,
             "serverInfo": SERVER_INFO,
-            "instructions": INSTRUCTIONS,
+            "instructions": INSTRUCTIONS + (rehearsal.INSTRUCTIONS if ctx.dry_run else ""),
         },
     )
 
@@ -147,6 +148,7 @@ async def tools_call(ident: Any, params: dict[str, Any], ctx: Context) -> dict[s
         toolsets=ctx.toolsets,
         read_only_url=ctx.read_only_url,
         correlation_id=ctx.correlation_id,
+        dry_run=ctx.dry_run,
     )
     return result(
         ident,
