@@ -18,25 +18,21 @@ from customermates.rest.route import Route
 from customermates.shapes import Id, Input, Page, PageSize, total_pages
 
 Moment = Annotated[str, Meta(max_length=40, description="Date or datetime, e.g. 2026-01-05T14:30:00Z.")]
+UserId = Annotated[Id, Meta(description="Only this user's changes; ids from items' userId.")]
+KeyName = Annotated[str, Meta(min_length=1, max_length=100, description="Exact key name.")]
+RecordId = Annotated[
+    Id, Meta(description="One record (with entity); from filter_entity or search_all_entities.")
+]
 MAX_EVENTS = 100
 
 
 class ListChangesInput(Input):
     since: Moment | UnsetType = UNSET
     until: Moment | UnsetType = UNSET
-    userId: (
-        Annotated[Id, Meta(description="Only this user's changes; ids from items' userId.")] | UnsetType
-    ) = UNSET
-    apiKeyName: (
-        Annotated[str, Meta(min_length=1, max_length=100, description="Exact key name.")] | UnsetType
-    ) = UNSET
+    userId: UserId | UnsetType = UNSET
+    apiKeyName: KeyName | UnsetType = UNSET
     entity: EntityType | UnsetType = UNSET
-    entityId: (
-        Annotated[
-            Id, Meta(description="One record (with entity); from filter_entity or search_all_entities.")
-        ]
-        | UnsetType
-    ) = UNSET
+    entityId: RecordId | UnsetType = UNSET
     page: Page = 1
     pageSize: PageSize = 25
 

@@ -410,7 +410,7 @@ def _undo_create(run: Run, event: Event) -> None:
         )
         return
     if not _existing(call, entity, [record_id]):
-        return  # already gone: a later delete undone... cannot happen; nothing to take back
+        return  # defensive: a delete is a later event, so a missing record was refused above
     changes = Changeset(call)
     changes.deleting(entity, [record_id])
     linked = {r.other: link_rows.linked_ids(call.conn, r, [record_id]) for r in RELATIONS[entity]}
