@@ -95,7 +95,7 @@ def _fetch(call: Call, items: list[GetEntitiesItem]) -> dict[tuple[str, str], di
     return found
 
 
-def get_entities(call: Call, args: GetEntitiesInput) -> dict[str, Any]:
+def get_entities(call: Call, args: GetEntitiesInput) -> GetEntitiesResult:
     items = args.items
     issues = drafts.repeats([f"{i.entity}:{i.id}" for i in items], lambda n: f"$.items[{n}].id")
     if issues:
@@ -115,7 +115,8 @@ def get_entities(call: Call, args: GetEntitiesInput) -> dict[str, Any]:
     if missing:
         message += f" {len(missing)} not found (listed in notFound)."
     missing_refs = [{"entity": i.entity, "id": i.id} for _, i in missing]
-    return {"items": out, "notFound": missing_refs, "message": message}
+    # Built as plain rows (the loader's shape), checked against the declared type on the way out.
+    return msgspec.convert({"items": out, "notFound": missing_refs, "message": message}, GetEntitiesResult)
 
 
 # ---- notes ----------------------------------------------------------------------------------------
