@@ -26,6 +26,6 @@ def tool_schema(t: type) -> dict[str, Any]:
     return root
 
 
-def components(types: list[type]) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+def components(types: list[type]) -> tuple[tuple[dict[str, Any], ...], dict[str, Any]]:
     """Schemas for OpenAPI: one `$ref` per type plus every named component they reach."""
     return msgspec.json.schema_components(types, ref_template="#/components/schemas/{name}")

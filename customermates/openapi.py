@@ -27,16 +27,16 @@ from customermates.rest.plan import Plan
 from customermates.rest.route import Route
 
 TAGS = {
-    "Contacts": "People (REST.md §4.1).",
-    "Organizations": "Customer companies (REST.md §4.1).",
-    "Deals": "Sales opportunities (REST.md §4.1).",
-    "Services": "Products and services with a price (REST.md §4.1).",
-    "Tasks": "To-dos linked to records (REST.md §4.1).",
-    "Widgets": "Dashboard charts (REST.md §4.2).",
-    "Webhooks": "Change-event subscriptions and their delivery log (REST.md §4.3).",
-    "Custom columns": "Typed custom fields per entity type (REST.md §4.4).",
-    "Company": "The caller's company and its roles (REST.md §4.5).",
-    "Users": "The caller and their teammates (REST.md §4.5).",
+    "Contacts": "People.",
+    "Organizations": "Customer companies.",
+    "Deals": "Sales opportunities.",
+    "Services": "Products and services with a price.",
+    "Tasks": "To-dos linked to records.",
+    "Widgets": "Dashboard charts.",
+    "Webhooks": "Change-event subscriptions and their delivery log.",
+    "Custom columns": "Typed custom fields per entity type.",
+    "Company": "The caller's company and its roles.",
+    "Users": "The caller and their teammates.",
     "Tools": "Every registry tool at POST /api/v1/tools/<name>, with its MCP arguments as the body.",
     "Meta": "The API description and the health check; no key needed.",
 }

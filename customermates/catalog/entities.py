@@ -66,7 +66,7 @@ def _found_type(entity: str) -> type:
 
 
 # Tagged by `entity`, so the schema says which record shape each item carries.
-FoundRecord = Union[tuple(_found_type(e) for e in ENTITY_TYPES)]  # noqa: UP007
+FoundRecord = Union[tuple(_found_type(e) for e in ENTITY_TYPES)]  # type: ignore[valid-type]  # noqa: UP007  # built at import
 
 
 class MissingRecord(msgspec.Struct):
@@ -75,7 +75,7 @@ class MissingRecord(msgspec.Struct):
 
 
 class GetEntitiesResult(msgspec.Struct):
-    items: list[FoundRecord]  # type: ignore[valid-type]
+    items: list[FoundRecord]  # type: ignore[valid-type]  # a Union built at import, one member per entity
     notFound: list[MissingRecord]
     message: str
 
@@ -141,17 +141,20 @@ class NotesAppendItem(Input):
 
 
 def _items(item: type, text: str) -> Any:
-    return Annotated[list[item], Meta(min_length=1, max_length=BATCH, description=text)]
+    return Annotated[
+        list[item],  # type: ignore[valid-type]  # `item` is a type given at run time
+        Meta(min_length=1, max_length=BATCH, description=text),
+    ]
 
 
 class UpdateEntityNotesInput(Input):
     entity: EntityType
-    items: _items(NotesUpdateItem, "1-100 {id, notes}; notes replace the current ones.")  # type: ignore[valid-type]
+    items: _items(NotesUpdateItem, "1-100 {id, notes}; notes replace the current ones.")  # type: ignore[valid-type]  # made by `_items`, beyond mypy
 
 
 class AppendEntityNotesInput(Input):
     entity: EntityType
-    items: _items(NotesAppendItem, "1-100 {id, notes}; notes are added to the end.")  # type: ignore[valid-type]
+    items: _items(NotesAppendItem, "1-100 {id, notes}; notes are added to the end.")  # type: ignore[valid-type]  # made by `_items`, beyond mypy
 
 
 def update_entity_notes(call: Call, args: UpdateEntityNotesInput) -> Mutation:
@@ -191,7 +194,7 @@ class CustomFieldsUpdateItem(Input):
 
 class UpdateEntityCustomFieldsInput(Input):
     entity: EntityType
-    items: _items(CustomFieldsUpdateItem, "1-100 {id, customFieldValues}.")  # type: ignore[valid-type]
+    items: _items(CustomFieldsUpdateItem, "1-100 {id, customFieldValues}.")  # type: ignore[valid-type]  # made by `_items`, beyond mypy
 
 
 def update_entity_custom_fields(call: Call, args: UpdateEntityCustomFieldsInput) -> Mutation:
@@ -212,8 +215,8 @@ class LinkEntitiesInput(Input):
     sourceId: Annotated[
         Id, Meta(description="The record whose links change; from filter_entity or search_all_entities.")
     ]
-    relation: Annotated[
-        Literal[RELATION_NAMES],  # type: ignore[valid-type]
+    relation: Annotated[  # type: ignore[valid-type]  # a Literal over a tuple: mypy cannot read its values
+        Literal[RELATION_NAMES],
         Meta(
             description="Which links: contact → organizations, deals, tasks, users · organization → contacts,"
             " deals, tasks, users · deal → organizations, contacts, services, tasks, users · service → deals,"

@@ -25,7 +25,7 @@ MAX_AMOUNT = 10**12
 MAX_QUANTITY = 1_000_000
 
 EntityType = Annotated[
-    Literal[ENTITY_TYPES],  # type: ignore[valid-type]
+    Literal[ENTITY_TYPES],  # type: ignore[valid-type]  # a Literal over a tuple: the values live in one table, mypy cannot read them
     Meta(description=f"The record type (one of: {', '.join(ENTITY_TYPES)})."),
 ]
 Name = Annotated[str, Meta(min_length=1, max_length=255)]
@@ -221,7 +221,7 @@ def _batch_type(entity: str, update: bool) -> type:
     item = _item_type(entity, update)
     what = f"{entity} changes (each with `id`)" if update else f"new {plural}"
     items = Annotated[
-        list[item],
+        list[item],  # type: ignore[valid-type]  # `item` is a Struct built at import for this entity
         Meta(min_length=1, max_length=BATCH, description=f"1-100 {what}; the batch is all or nothing."),
     ]
     verb = "Update" if update else "Create"
@@ -240,7 +240,7 @@ class EntityRef(msgspec.Struct):
 
 
 class Mutation(msgspec.Struct):
-    """The records touched, in input order, and a one-line summary (TOOLS.md §1.2)."""
+    """The records touched, in input order, and a one-line summary."""
 
     items: list[EntityRef]
     message: str
