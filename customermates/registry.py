@@ -38,6 +38,7 @@ from customermates.permissions import CRM_RESOURCES, read_groups
 from customermates.rehearsal import rehearsed
 from customermates.rest.plan import Plan, plan
 from customermates.rest.route import Route
+from customermates.store.database import in_transaction
 from customermates.validation import check
 
 log = logging.getLogger("customermates.tools")
@@ -293,7 +294,9 @@ class Registry:
             tool = self.lookup(name, toolsets)
             typed = check(args, tool.input, writes=not tool.read_only)
             run = db.read if tool.read_only else db.write
-            output, extra = await run(_execute, tool, typed, caller, read_only_url, origin, finish, dry_run)
+            output, extra = await run(
+                _execute, tool, typed, caller, read_only_url, origin, finish, None, dry_run
+            )
             return success(tool, output, extra)
         except Rehearsed as done:
             return success(tool, done.result)
@@ -309,6 +312,18 @@ class Registry:
                     correlation_id=correlation,
                 )
             )
+
+    def run(
+        self, conn: sqlite3.Connection, name: str, args: Any, principal: Principal, now: str | None = None
+    ) -> Any:
+        """One call on an open connection in a transaction of its own, as `invoke` runs it in the
+        database thread (for in-process tools and tests); raises `ToolError`, and then writes nothing."""
+        tool = self.lookup(name)
+        typed = check(args, tool.input, writes=not tool.read_only)
+        output, _ = in_transaction(
+            conn, _execute, tool, typed, principal, False, None, None, now, write=not tool.read_only
+        )
+        return output
 
 
 def authorize(tool: Tool, typed: Any, principal: Principal, read_only_url: bool) -> None:
@@ -334,13 +349,14 @@ def _execute(
     read_only_url: bool,
     origin: str | None,
     finish: Finish | None,
+    now: str | None = None,
     dry_run: bool = False,
 ) -> tuple[Any, Any]:
     principal = caller.verify(conn) if isinstance(caller, Caller) else caller
     if principal is None:
         raise ToolError("unauthorized", UNAUTHORIZED)
     authorize(tool, args, principal, read_only_url)
-    call = Call(principal, conn, tool.name, now_iso(), origin)
+    call = Call(principal, conn, tool.name, now or now_iso(), origin)
     output = tool.handler(call, args)
     if not tool.read_only and (dry_run or call.dry_run):
         raise Rehearsed(rehearsed(call, output))  # the transaction rolls back: nothing is stored

@@ -32,6 +32,7 @@ def moment(text: str, flag: str, now: datetime, upper: bool = False) -> str:
     if match:
         return iso(now - timedelta(**{_UNITS[match[2]]: int(match[1])}))
     try:
+        # read_moment never reads its field argument: a time window belongs to no record field.
         bounds = read_moment(None, text)  # type: ignore[arg-type]
     except BadValue as bad:
         raise CommandError(

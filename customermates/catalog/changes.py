@@ -52,6 +52,7 @@ def _window(args: ListChangesInput) -> Window:
         if raw is UNSET:
             continue
         try:
+            # read_moment never reads its field argument: a time window belongs to no record field.
             bounds[name] = read_moment(None, raw)  # type: ignore[arg-type]
         except BadValue as bad:
             issues.append(Issue(f"$.{name}", bad.message, bad.hint))
