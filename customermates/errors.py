@@ -9,15 +9,18 @@
      ├── rate_limited     429  the key's budget is spent
      └── internal         500  anything unexpected; carries `correlationId`, never a stack trace
 
-MCP: a tool error becomes a result with `isError: true`, `structuredContent = {"error": ...}` and a
-text item `<code>: <message>` plus one line per issue. REST: the same object as the body, with the
-status above (chosen from the code alone, so both doors agree). Transport-level errors of REST
+MCP: a tool error becomes a result with `isError: true`, no `structuredContent` (clients check it
+against the tool's success `outputSchema`), and one text item: the Error object as compact JSON.
+REST: the same bytes as the body (`ToolError.to_json` makes both), with the status above (chosen
+from the code alone, so both doors agree). Transport-level errors of REST
 (`unauthorized`, `method_not_allowed`, `payload_too_large`, `unsupported_media_type`) use the same body.
 """
 
 from __future__ import annotations
 
 import msgspec
+
+from customermates.mcp.jsontext import dumps
 
 STATUS = {
     "invalid_input": 400,
@@ -79,12 +82,10 @@ class ToolError(Exception):
     def to_struct(self) -> Error:
         return Error(ErrorBody(self.code, self.message, self.issues, self.suggestions, self.correlation_id))
 
-    def to_text(self) -> str:
-        lines = [f"{self.code}: {self.message}"]
-        for issue in self.issues:
-            line = f"{issue.path}: {issue.message}"
-            lines.append(f"{line} Hint: {issue.hint}" if issue.hint else line)
-        return "\n".join(lines)
+    def to_json(self) -> bytes:
+        """The Error object as compact JSON: the REST body and the MCP error text, byte for byte."""
+        # A lone surrogate echoed from the arguments becomes U+FFFD, so the bytes stay valid UTF-8.
+        return dumps(self.to_struct())
 
 
 def invalid(issues: list[Issue], subject: str = "the arguments", writes: bool = True) -> ToolError:

@@ -5,7 +5,7 @@
       -> argument validation with every issue            `validation.check`
       -> permission and read-only-key checks             `Registry.invoke`
       -> one unit of work in one thread hop              `Database.read` / `Database.write`
-      -> structuredContent + a TOON (or JSON) text item  `Outcome`
+      -> structuredContent + a TOON (or JSON) text item  `Outcome` (an error: its JSON body only)
       -> REST routes and OpenAPI operations              `rest.py`, `openapi.py`
 
 A handler is a plain function `handler(call, args) -> output` that runs inside the database thread,
@@ -175,12 +175,17 @@ class Call:
 
 @dataclass(frozen=True)
 class Outcome:
-    """A finished call: the structured object, its text item, and whether it is an error."""
+    """A finished call: the structured object, its text item, and whether it is an error.
+
+    For an error, `text` is the REST error body (compact JSON) and MCP sends no structuredContent;
+    `structured` still holds the Error object for REST's own adapters.
+    """
 
     structured: dict[str, Any]
     text: str
     is_error: bool = False
     status: int = 200
+    error: ToolError | None = None
 
 
 _to_builtins = msgspec.to_builtins
@@ -193,7 +198,7 @@ def success(tool: Tool, output: Any) -> Outcome:
 
 
 def failure(error: ToolError) -> Outcome:
-    return Outcome(_to_builtins(error.to_struct()), error.to_text(), True, error.status)
+    return Outcome(_to_builtins(error.to_struct()), error.to_json().decode(), True, error.status, error)
 
 
 class Registry:

@@ -31,7 +31,14 @@ from starlette.routing import BaseRoute, Match, NoMatchFound, compile_path, get_
 
 from customermates import openapi
 from customermates.errors import Issue, ToolError, invalid
-from customermates.httpio import BodyTooLarge, error_response, json_response, read_body, too_large
+from customermates.httpio import (
+    BodyTooLarge,
+    error_response,
+    json_response,
+    read_body,
+    too_large,
+    tool_error_response,
+)
 from customermates.registry import Outcome, Registry, Tool
 from customermates.validation import ID_HINT, UUID_PATTERN, check, closest, json_type
 
@@ -520,6 +527,8 @@ def tools_endpoint(registry: Registry) -> Endpoint:
         body = await json_object(request, tool is None or not tool.read_only)
         refuse_query(request)
         outcome = await invoke(request, registry, name, body)
+        if outcome.error is not None:  # the very bytes MCP puts in the error's text item
+            return tool_error_response(outcome.error)
         return json_response(outcome.structured, outcome.status)
 
     return endpoint
@@ -542,9 +551,9 @@ def guarded(endpoint: Endpoint) -> Endpoint:
         except BodyTooLarge:
             return too_large()
         except ToolError as error:
-            return json_response(error.to_struct(), error.status)
+            return tool_error_response(error)
         except Failed as failed:
-            return json_response(failed.outcome.structured, failed.outcome.status)
+            return tool_error_response(failed.outcome.error)
         except Exception:
             correlation = request.state.request_id
             log.exception(
@@ -555,7 +564,7 @@ def guarded(endpoint: Endpoint) -> Endpoint:
                 f"Unexpected server error; correlationId {correlation}.",
                 correlation_id=correlation,
             )
-            return json_response(error.to_struct(), error.status)
+            return tool_error_response(error)
 
     return run
 

@@ -7,7 +7,7 @@ import pytest
 from customermates.catalog import REGISTRY
 from customermates.registry import Tool
 from customermates.shapes import NoInput
-from tests.conftest import rpc
+from tests.conftest import error_of, rpc
 
 
 def explode(call, args):
@@ -38,7 +38,7 @@ def test_mcp_internal_error_is_a_tool_result(http, broken_tool):
     response = rpc(http, "tools/call", {"name": "explode_for_test", "arguments": {}})
     result = response.json()["result"]
     assert response.status_code == 200 and result["isError"] is True
-    error = result["structuredContent"]["error"]
+    error = error_of(result)
     assert error["code"] == "internal"
     assert error["correlationId"] == response.headers["x-request-id"]
     assert "secret stack detail" not in response.text

@@ -147,14 +147,12 @@ async def tools_call(ident: Any, params: dict[str, Any], ctx: Context) -> dict[s
         read_only_url=ctx.read_only_url,
         correlation_id=ctx.correlation_id,
     )
-    return result(
-        ident,
-        {
-            "content": [{"type": "text", "text": outcome.text}],
-            "structuredContent": outcome.structured,
-            "isError": outcome.is_error,
-        },
-    )
+    content = [{"type": "text", "text": outcome.text}]
+    if outcome.is_error:
+        # No structuredContent: clients check it against the success outputSchema and would hide
+        # the error; the text is the REST error body, byte for byte.
+        return result(ident, {"content": content, "isError": True})
+    return result(ident, {"content": content, "structuredContent": outcome.structured, "isError": False})
 
 
 async def prompts_list(ident: Any, params: dict[str, Any], ctx: Context) -> dict[str, Any]:
