@@ -12,7 +12,8 @@ from typing import Any
 
 from customermates import __version__
 from customermates.auth import Principal
-from customermates.onboarding import INSTRUCTIONS, SETUP_PROMPT
+from customermates.mcp import resources
+from customermates.onboarding import INSTRUCTIONS
 from customermates.registry import Registry
 
 log = logging.getLogger("customermates.mcp")
@@ -33,11 +34,10 @@ PARSE_ERROR, INVALID_REQUEST, METHOD_NOT_FOUND, INVALID_PARAMS, INTERNAL_ERROR =
 HEADER_MISMATCH, UNSUPPORTED_VERSION = -32020, -32022
 
 SERVER_INFO = {"name": "customermates", "version": __version__, "title": "Customermates"}
-CAPABILITIES = {"tools": {"listChanged": False}, "prompts": {"listChanged": False}}
-PROMPT = {
-    "name": "setup",
-    "title": "Set up the CRM assistant",
-    "description": "The first message to paste: how to use this CRM's tools safely.",
+CAPABILITIES = {
+    "tools": {"listChanged": False},
+    "prompts": {"listChanged": False},
+    "resources": {"subscribe": False, "listChanged": False},
 }
 
 
@@ -156,17 +156,29 @@ async def tools_call(ident: Any, params: dict[str, Any], ctx: Context) -> dict[s
 
 
 async def prompts_list(ident: Any, params: dict[str, Any], ctx: Context) -> dict[str, Any]:
-    return result(ident, {"prompts": [PROMPT]})
+    return result(ident, {"prompts": [resources.PROMPT]})
 
 
 async def prompts_get(ident: Any, params: dict[str, Any], ctx: Context) -> dict[str, Any]:
-    name = params.get("name")
-    if name != "setup":
-        # Only a string is echoed: the repr of a hostile nested value could itself fail.
-        shown = repr(name[:100]) if isinstance(name, str) else "(params.name must be a string)"
-        return error(ident, INVALID_PARAMS, f"Unknown prompt {shown}; prompts/list has 'setup'.")
-    message = {"role": "user", "content": {"type": "text", "text": SETUP_PROMPT}}
-    return result(ident, {"description": PROMPT["description"], "messages": [message]})
+    try:
+        return result(ident, resources.prompt_messages(params.get("name")))
+    except resources.UnknownName as unknown:
+        return error(ident, INVALID_PARAMS, str(unknown))
+
+
+async def resources_list(ident: Any, params: dict[str, Any], ctx: Context) -> dict[str, Any]:
+    return result(ident, {"resources": resources.RESOURCES})
+
+
+async def resources_read(ident: Any, params: dict[str, Any], ctx: Context) -> dict[str, Any]:
+    try:
+        return result(ident, await resources.read(params.get("uri"), ctx.principal, ctx.db, ctx.registry))
+    except resources.UnknownName as unknown:
+        return error(ident, INVALID_PARAMS, str(unknown))
+
+
+async def resource_templates(ident: Any, params: dict[str, Any], ctx: Context) -> dict[str, Any]:
+    return result(ident, {"resourceTemplates": []})
 
 
 async def discover(ident: Any, params: dict[str, Any], ctx: Context) -> dict[str, Any]:
@@ -181,5 +193,8 @@ METHODS = {
     "tools/call": tools_call,
     "prompts/list": prompts_list,
     "prompts/get": prompts_get,
+    "resources/list": resources_list,
+    "resources/read": resources_read,
+    "resources/templates/list": resource_templates,
     "server/discover": discover,
 }
