@@ -1,8 +1,7 @@
 """MCP on the wire (PROTOCOL.md): the HTTP table, the version table, methods, toolsets, hostile input.
 
-Everything goes through the real server on a loopback socket. Until the 2026-07-28 revision is
-served (README decision 12) only the handshake versions are supported, and an unsupported
-`MCP-Protocol-Version` (2026-07-28 included) is refused with -32022.
+Everything goes through the real server on a loopback socket. The 2026-07-28 revision has its own
+file, tests/test_protocol_2026.py; here an unsupported `MCP-Protocol-Version` is refused with -32022.
 """
 
 from __future__ import annotations
@@ -342,17 +341,17 @@ def test_absent_or_handshake_header_is_served(http, header):
     assert "resultType" not in result and "ttlMs" not in result and "_meta" not in result
 
 
-@pytest.mark.parametrize("header", ["2026-07-28", "2024-11-05", "latest", "2025-11-25, 2025-06-18"])
+@pytest.mark.parametrize("header", ["2024-11-05", "latest", "2025-11-25, 2025-06-18"])
 def test_unsupported_header_is_32022_listing_served_versions(http, header):
     error = rpc_error(
         post_json(http, request("ping", ident=7), **{"mcp-protocol-version": header}), 400, -32022, 7
     )
-    assert error["data"] == {"supported": HANDSHAKE, "requested": header}
+    assert error["data"] == {"supported": ["2026-07-28", *HANDSHAKE], "requested": header}
 
 
 def test_unsupported_header_is_refused_on_notifications_too(http):
     message = {"jsonrpc": "2.0", "method": "notifications/initialized"}
-    rpc_error(post_json(http, message, **{"mcp-protocol-version": "2026-07-28"}), 400, -32022)
+    rpc_error(post_json(http, message, **{"mcp-protocol-version": "2024-11-05"}), 400, -32022)
 
 
 @pytest.mark.parametrize("header", [None, *HANDSHAKE])
@@ -592,12 +591,12 @@ def sdk_client(server, key: str, mode: str) -> Client:
 
 
 @pytest.mark.anyio
-@pytest.mark.parametrize("mode", ["legacy", "auto"])
-async def test_sdk_client_connects_lists_calls_and_gets_the_prompt(server, tenant, mode):
-    # `auto` probes server/discover first; the -32022 must come at once (not after its 10 s timeout).
+@pytest.mark.parametrize(("mode", "version"), [("legacy", "2025-11-25"), ("auto", "2026-07-28")])
+async def test_sdk_client_connects_lists_calls_and_gets_the_prompt(server, tenant, mode, version):
+    # `auto` probes server/discover first and must adopt it (not sit out its 10 s timeout).
     with anyio.fail_after(8):
         async with sdk_client(server, tenant.key, mode) as client:
-            assert client.protocol_version == "2025-11-25"
+            assert client.protocol_version == version
             assert client.server_info.name == "customermates"
             assert client.instructions and "get_current_user" in client.instructions
             assert [t.name for t in (await client.list_tools()).tools] == served()

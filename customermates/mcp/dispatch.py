@@ -1,7 +1,8 @@
 """The JSON-RPC dispatcher shared by HTTP and stdio.
 
-Every request is classified on its own (PROTOCOL.md "Versions"); nothing remembered between
-requests decides how one is handled. The transports move bytes and map the `Reply` to their wire.
+Every request is classified on its own (docs/protocol.md); nothing remembered between requests
+decides how one is handled. The transports move bytes; `Context.version` says which era's rules a
+request follows: a handshake revision, or 2026-07-28 (served methods, stamped results: `modern`).
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from typing import Any
 
 from customermates import __version__
 from customermates.auth import Principal
-from customermates.mcp import resources
+from customermates.mcp import modern, resources
 from customermates.onboarding import INSTRUCTIONS
 from customermates.registry import Registry
 
@@ -20,9 +21,8 @@ log = logging.getLogger("customermates.mcp")
 
 HANDSHAKE_VERSIONS = ("2025-11-25", "2025-06-18", "2025-03-26")
 LATEST_HANDSHAKE = "2025-11-25"
-# Versions this build serves, newest first (README decision 12: only what is served is published).
-SUPPORTED_VERSIONS = list(HANDSHAKE_VERSIONS)
-ENVELOPE_VERSION_KEY = "io.modelcontextprotocol/protocolVersion"
+# Versions this build serves, newest first; listing the handshake ones lets an `auto` client fall back.
+SUPPORTED_VERSIONS = [modern.MODERN, *HANDSHAKE_VERSIONS]
 
 PARSE_ERROR, INVALID_REQUEST, METHOD_NOT_FOUND, INVALID_PARAMS, INTERNAL_ERROR = (
     -32700,
@@ -97,16 +97,29 @@ async def dispatch(message: dict[str, Any], ctx: Context) -> dict[str, Any] | No
         return None
     ident, method = message["id"], message["method"]
     params = message.get("params") or {}
-    handler = METHODS.get(method)
+    at_modern = ctx.version == modern.MODERN
+    served = method in modern.SERVED if at_modern else method != "server/discover"
+    handler = METHODS.get(method) if served else None
     if handler is None:
-        return error(ident, METHOD_NOT_FOUND, f"Method not found: {method}")
+        return error(ident, METHOD_NOT_FOUND, _not_found(method, at_modern))
     if not isinstance(params, dict):
         return error(ident, INVALID_PARAMS, "params must be an object")
     try:
-        return await handler(ident, params, ctx)
+        answer = await handler(ident, params, ctx)
     except Exception:
         log.exception("MCP method %s failed", method)
         return error(ident, INTERNAL_ERROR, "Internal error")
+    if at_modern and "result" in answer:
+        answer["result"] = modern.stamp(method, answer["result"], SERVER_INFO)
+    return answer
+
+
+def _not_found(method: str, at_modern: bool) -> str:
+    if at_modern and method in METHODS:
+        return f"Method not found: {method} is not part of protocol {modern.MODERN}"
+    if method == "server/discover":
+        return "Method not found: server/discover needs MCP-Protocol-Version 2026-07-28 (or use initialize)"
+    return f"Method not found: {method}"
 
 
 async def initialize(ident: Any, params: dict[str, Any], ctx: Context) -> dict[str, Any]:
@@ -182,8 +195,10 @@ async def resource_templates(ident: Any, params: dict[str, Any], ctx: Context) -
 
 
 async def discover(ident: Any, params: dict[str, Any], ctx: Context) -> dict[str, Any]:
-    # The 2026-07-28 revision is not served yet: answer at once so `auto` clients fall back.
-    return error(ident, METHOD_NOT_FOUND, "Method not found: server/discover (use initialize)")
+    return result(
+        ident,
+        {"supportedVersions": SUPPORTED_VERSIONS, "capabilities": CAPABILITIES, "instructions": INSTRUCTIONS},
+    )
 
 
 METHODS = {
