@@ -59,9 +59,7 @@ async def read(uri: Any, principal: Principal, db, registry) -> dict[str, Any]:
     if uri == SETUP_URI:
         text = SETUP_PROMPT
     elif uri == SCHEMA_URI:
-        columns = await _custom_columns(principal, db, registry)
-        schema = await db.read(company_schema, principal, columns)
-        text = msgspec.json.encode(schema).decode()
+        text = msgspec.json.encode(await _schema(principal, db, registry)).decode()
     else:
         shown = repr(uri[:200]) if isinstance(uri, str) else "(params.uri must be a string)"
         listed = " and ".join(r["uri"] for r in RESOURCES)
@@ -70,12 +68,18 @@ async def read(uri: Any, principal: Principal, db, registry) -> dict[str, Any]:
     return {"contents": [{"uri": uri, "mimeType": mime, "text": text}]}
 
 
-async def _custom_columns(principal: Principal, db, registry) -> list[dict[str, Any]]:
-    """The company's custom columns as list_custom_columns returns them (none until that tool exists)."""
-    if "list_custom_columns" not in registry.tools:
-        return []
-    outcome = await registry.invoke(db, "list_custom_columns", {}, principal)
-    return [] if outcome.is_error else outcome.structured.get("items", [])
+async def _schema(principal: Principal, db, registry) -> dict[str, Any]:
+    """One hop: the custom columns as list_custom_columns returns them (none until that tool exists),
+    and the schema built from them in the same transaction."""
+    if "list_custom_columns" in registry.tools:
+
+        def build(call, output) -> dict[str, Any]:
+            return company_schema(call.conn, call.principal, msgspec.to_builtins(output)["items"])
+
+        outcome = await registry.invoke(db, "list_custom_columns", {}, principal, finish=build)
+        if not outcome.is_error:
+            return outcome.extra
+    return await db.read(company_schema, principal, [])
 
 
 def company_schema(conn: sqlite3.Connection, principal: Principal, columns: list[dict[str, Any]]) -> dict:
