@@ -203,9 +203,7 @@ def fetch(call: Call, args: FetchInput) -> FetchResult:
 
 class HistoryInput(Input):
     entity: EntityType
-    id: Annotated[
-        Id, Meta(description="The record's id (from filter_entity, search_all_entities or search).")
-    ]
+    id: Annotated[Id, Meta(description="The record's id, from filter_entity, search_all_entities or search.")]
     page: Page = 1
     pageSize: PageSize = 10
 

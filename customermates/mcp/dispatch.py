@@ -13,6 +13,15 @@ from typing import Any
 
 from customermates import __version__
 from customermates.auth import Caller, Principal
+from customermates.errors import (  # noqa: F401  the JSON-RPC codes, re-exported for the transports
+    HEADER_MISMATCH,
+    INTERNAL_ERROR,
+    INVALID_PARAMS,
+    INVALID_REQUEST,
+    METHOD_NOT_FOUND,
+    PARSE_ERROR,
+    UNSUPPORTED_VERSION,
+)
 from customermates.mcp import modern, resources
 from customermates.onboarding import INSTRUCTIONS
 from customermates.registry import Registry
@@ -24,14 +33,6 @@ LATEST_HANDSHAKE = "2025-11-25"
 # Versions this build serves, newest first; listing the handshake ones lets an `auto` client fall back.
 SUPPORTED_VERSIONS = [modern.MODERN, *HANDSHAKE_VERSIONS]
 
-PARSE_ERROR, INVALID_REQUEST, METHOD_NOT_FOUND, INVALID_PARAMS, INTERNAL_ERROR = (
-    -32700,
-    -32600,
-    -32601,
-    -32602,
-    -32603,
-)
-HEADER_MISMATCH, UNSUPPORTED_VERSION = -32020, -32022
 
 SERVER_INFO = {"name": "customermates", "version": __version__, "title": "Customermates"}
 CAPABILITIES = {
