@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import socket
 import subprocess
@@ -164,10 +165,15 @@ def ok(client: httpx.Client, name: str, arguments: dict | None = None) -> dict:
     return structured
 
 
+def error_of(result: dict) -> dict:
+    """The Error object of a failed tool result: no structuredContent, one text item of JSON."""
+    assert result["isError"] is True and "structuredContent" not in result, result
+    [item] = result["content"]
+    return json.loads(item["text"])["error"]
+
+
 def err(client: httpx.Client, name: str, arguments: dict | None = None) -> dict:
-    result = call_tool(client, name, arguments)
-    assert result["isError"] is True, result
-    return result["structuredContent"]["error"]
+    return error_of(call_tool(client, name, arguments))
 
 
 def cli(
