@@ -92,12 +92,14 @@ class Server:
 @contextlib.contextmanager
 def running_server(db_path: Path) -> Iterator[Server]:
     """uvicorn serving the real app on a loopback port, in a thread of this process."""
-    port = free_port()
-    config = uvicorn.Config(
-        create_app(db_path), host="127.0.0.1", port=port, log_level="warning", lifespan="on"
-    )
+    # The socket is bound here and handed over, so no other process can take the port in between
+    # (the machine is shared: picking a free port and binding it later raced).
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    config = uvicorn.Config(create_app(db_path), log_level="warning", lifespan="on")
     server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, daemon=True)
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()
     deadline = time.monotonic() + 15
     while not server.started:
@@ -109,6 +111,7 @@ def running_server(db_path: Path) -> Iterator[Server]:
     finally:
         server.should_exit = True
         thread.join(10)
+        sock.close()
 
 
 @pytest.fixture
