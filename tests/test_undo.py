@@ -316,6 +316,11 @@ def test_a_restored_delete_has_its_id_fields_notes_and_links_to_records_that_sti
     assert recorded["event"] == "contact.created" and recorded["undoOf"] == deleted_bob["id"]
     assert recorded["operation"] == "undo_changes" and recorded["undoable"]
     assert changes(http, entity="contact", entityId=bob)[1]["undoneBy"] == recorded["id"]
+    history = ok(http, "get_entity_history", {"entity": "contact", "id": bob})["items"]
+    assert [(h["id"], h["undoneBy"]) for h in history[:2]] == [
+        (recorded["id"], None),
+        (deleted_bob["id"], recorded["id"]),
+    ]
     again = err(http, "undo_changes", {"eventIds": [deleted_bob["id"]]})
     assert (
         again["code"] == "conflict"

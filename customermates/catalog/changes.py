@@ -83,7 +83,7 @@ class UndoChangesInput(Input):
         Meta(
             min_length=1,
             max_length=MAX_EVENTS,
-            description="Unique event ids, from list_changes. All or nothing.",
+            description="Unique event ids, from list_changes or get_entity_history. All or nothing.",
         ),
     ]
     dryRun: Annotated[bool, Meta(description="Only report what would change.")] = False

@@ -1,10 +1,11 @@
-"""Audit events of the five record types as tools show them: one record's history and the change feed.
+"""Audit events of the five record types as the change feed shows them (list_changes).
 
-    history_page(conn, company_id, entity_id, page, size)   -> (items, total)   get_entity_history
-    change_page(call, window, page, size)                    -> (items, total)   list_changes
+    change_page(call, window, page, size)  -> (items, total), newest first
+    window_sql(call, window)               -> WHERE over `audit_log a`: company, read scope, filters
+    record_names(conn, company, keys)      -> each record's name now, or from its last snapshot
 
-Both read `audit_log` newest first through its (company, entity, time) and (company, time) indexes,
-then name the page's records and keys with one query per record type.
+The feed reads `audit_log` newest first through its (company, time) index, then names the page's
+records with one query per record type. `Via` is shared with get_entity_history.
 """
 
 from __future__ import annotations
@@ -27,19 +28,6 @@ NAME_SQL = {e: "trim(first_name || ' ' || last_name)" if e == "contact" else "na
 class Via(msgspec.Struct):
     source: str
     keyName: str | None
-
-
-class HistoryItem(msgspec.Struct):
-    """One event of one record (get_entity_history)."""
-
-    id: str
-    event: str
-    at: str
-    userId: str | None
-    operation: str
-    via: Via
-    changes: dict[str, Any] | None
-    undoneBy: str | None
 
 
 class Change(msgspec.Struct):
@@ -65,20 +53,6 @@ _COLUMNS = (
     " a.actor_user_id, a.changes, a.undone_by, a.undo_of"
 )
 _FROM = "FROM audit_log a LEFT JOIN api_key k ON k.id = a.api_key_id"
-
-
-def history_page(
-    conn: sqlite3.Connection, company_id: str, entity_id: str, page: int, size: int
-) -> tuple[list[HistoryItem], int]:
-    """The events of one record, newest first; how get_entity_history reads the log."""
-    where = "a.company_id = ? AND a.entity_id = ?"
-    total = conn.execute(f"SELECT count(*) FROM audit_log a WHERE {where}", (company_id, entity_id))
-    rows = conn.execute(
-        f"SELECT {_COLUMNS} {_FROM} WHERE {where} ORDER BY a.occurred_at DESC, a.rowid DESC LIMIT ? OFFSET ?",
-        (company_id, entity_id, size, (page - 1) * size),
-    ).fetchall()
-    items = [HistoryItem(r[0], r[2], r[1], r[8], r[5], Via(r[6], r[7]), _json(r[9]), r[10]) for r in rows]
-    return items, total.fetchone()[0]
 
 
 @dataclass(frozen=True)
