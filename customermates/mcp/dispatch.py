@@ -124,6 +124,11 @@ def _not_found(method: str, at_modern: bool) -> str:
     return f"Method not found: {method}"
 
 
+def _instructions(ctx: Context) -> str:
+    """The server's instructions; a rehearsal connection says so."""
+    return INSTRUCTIONS + (rehearsal.INSTRUCTIONS if ctx.dry_run else "")
+
+
 async def initialize(ident: Any, params: dict[str, Any], ctx: Context) -> dict[str, Any]:
     requested = params.get("protocolVersion")
     version = requested if requested in HANDSHAKE_VERSIONS else LATEST_HANDSHAKE
@@ -133,7 +138,7 @@ async def initialize(ident: Any, params: dict[str, Any], ctx: Context) -> dict[s
             "protocolVersion": version,
             "capabilities": CAPABILITIES,
             "serverInfo": SERVER_INFO,
-            "instructions": INSTRUCTIONS + (rehearsal.INSTRUCTIONS if ctx.dry_run else ""),
+            "instructions": _instructions(ctx),
         },
     )
 
@@ -202,7 +207,11 @@ async def resource_templates(ident: Any, params: dict[str, Any], ctx: Context) -
 async def discover(ident: Any, params: dict[str, Any], ctx: Context) -> dict[str, Any]:
     return result(
         ident,
-        {"supportedVersions": SUPPORTED_VERSIONS, "capabilities": CAPABILITIES, "instructions": INSTRUCTIONS},
+        {
+            "supportedVersions": SUPPORTED_VERSIONS,
+            "capabilities": CAPABILITIES,
+            "instructions": _instructions(ctx),
+        },
     )
 
 
