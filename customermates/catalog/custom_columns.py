@@ -7,10 +7,12 @@ from typing import Annotated, Any, Literal
 import msgspec
 from msgspec import UNSET, Meta, UnsetType
 
+from customermates.call import Call
 from customermates.crm import column_admin
 from customermates.crm.columns import CustomColumn
 from customermates.crm.model import ENTITY_TYPES
-from customermates.registry import Call, Tool, per_entity
+from customermates.registry import Tool, per_entity
+from customermates.rest.route import Route
 from customermates.shapes import CURRENCIES, Id, Input
 from customermates.validation import require_some
 
@@ -139,19 +141,28 @@ WRITE = "Set values via customFieldValues."
 UPDATE = "Edit a column of this type; omitted fields keep."
 
 
+BASE, TAG = "/custom-columns", "Custom columns"
+
+
 def _create(name: str, title: str, suffix: str, text: str) -> Tool:
     kind = FIELDS[suffix][0]
+    # No Location: a column is read through the list route.
+    route = Route(
+        "POST", f"{BASE}/{suffix.replace('_', '-')}", f"custom_columns_create_{suffix}", TAG, status=201
+    )
 
     def handler(call: Call, args: Any) -> dict[str, Any]:
         return column_admin.create(call, kind, args)
 
     output = SelectCreated if kind == "singleSelect" else ColumnResult
     return Tool(name, title, f"{text} {WRITE}", _create_input(suffix), output, handler, "custom_columns",
-                per_entity("create", attr="entityType"))  # fmt: skip
+                per_entity("create", attr="entityType"), rest=(route,))  # fmt: skip
 
 
 def _update(name: str, title: str, suffix: str, text: str = "") -> Tool:
     kind = FIELDS[suffix][0]
+    path = f"{BASE}/{suffix.replace('_', '-')}/{{id}}"
+    route = Route("PUT", path, f"custom_columns_update_{suffix}", TAG, path_field="id")
 
     def handler(call: Call, args: Any) -> dict[str, Any]:
         require_some(args)
@@ -159,7 +170,7 @@ def _update(name: str, title: str, suffix: str, text: str = "") -> Tool:
 
     output = SelectUpdated if kind == "singleSelect" else ColumnResult
     return Tool(name, title, f"{UPDATE} {text}".strip(), _update_input(suffix), output, handler, "custom_columns",
-                idempotent=True)  # fmt: skip
+                idempotent=True, rest=(route,))  # fmt: skip
 
 
 def list_custom_columns(call: Call, args: ListInput) -> dict[str, Any]:
@@ -201,6 +212,7 @@ TOOLS = [
         "custom_columns",
         read_only=True,
         idempotent=True,
+        rest=(Route("GET", BASE, "custom_columns_list", TAG, body=False, query=("entityType",)),),
     ),
     _update("update_plain_custom_column", "Update plain custom column", "plain"),
     _update("update_date_custom_column", "Update date custom column", "date"),
@@ -223,5 +235,6 @@ TOOLS = [
         delete_custom_column,
         "custom_columns",
         destructive=True,
+        rest=(Route("DELETE", f"{BASE}/{{id}}", "custom_columns_delete", TAG, body=False, path_field="id"),),
     ),
 ]  # fmt: skip

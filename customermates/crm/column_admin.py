@@ -17,12 +17,12 @@ from typing import Any
 
 from msgspec import UNSET
 
+from customermates.call import Call
 from customermates.crm.columns import MAX_COLUMNS, TYPES, Column, column_out, load_column, load_columns
 from customermates.crm.model import PLURAL
 from customermates.errors import Issue, ToolError, forbidden, invalid
 from customermates.ids import new_id
 from customermates.record_diff import diff
-from customermates.registry import Call
 
 # Type-specific settings each tool may send (singleSelect options are stored as rows).
 SETTINGS = {

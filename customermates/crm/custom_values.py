@@ -24,7 +24,7 @@ from customermates.crm.columns import TYPES, Column, load_columns
 from customermates.errors import Issue
 
 if TYPE_CHECKING:
-    from customermates.registry import Call
+    from customermates.call import Call
 
 MAX_TEXT = 10_000
 MAX_ITEMS = 20
