@@ -100,6 +100,20 @@ def _condition(field: fl.Field, op: str, value: Any, scope: fl.Scope) -> fl.Sql:
 
 
 _VALUE = "SELECT 1 FROM custom_value v WHERE v.record_id = e.id AND v.column_id = ?"
+# A rule matching at most this many values leads the query (its records are looked up and sorted);
+# a wider one is probed per record while the sort index is walked, which stops at the page.
+LEAD_MAX = 2_000
+
+
+def narrows(op: str) -> bool:
+    """Whether the rule's matches are exactly value rows (so the index can list or count them)."""
+    return op not in ("notIn", "isNull")
+
+
+def values_sql(field: fl.Field, op: str, value: Any, scope: fl.Scope) -> fl.Sql:
+    """`FROM custom_value v WHERE …` of the value rows a narrowing rule matches (an index range)."""
+    condition, params = ("1", []) if op == "isNotNull" else _condition(field, op, value, scope)
+    return f"custom_value v WHERE v.column_id = ? AND {condition}", [field.name, *params]
 
 
 def custom_sql(field: fl.Field, op: str, value: Any, scope: fl.Scope) -> fl.Sql:

@@ -23,7 +23,7 @@ from msgspec import Meta
 
 from customermates.crm import filters as fl
 from customermates.crm.columns import Column, load_columns
-from customermates.crm.custom_filters import column_field
+from customermates.crm.custom_filters import LEAD_MAX, column_field, narrows, values_sql
 from customermates.crm.inputs import EntityRef, EntityType
 from customermates.crm.model import ENTITY_TYPES, PLURAL, scope_sql, visible_ids, visible_user_ids
 from customermates.crm.search import MAX_TOKENS, Terms, match_sql, read_terms, tier_sql
@@ -464,6 +464,7 @@ class Plan:
     page_size: int
     led: bool = False  # a narrow id set leads: every match is sorted anyway, so the page counts them too
     custom_sort: str | None = None  # a custom column id sorted through its index (`fetch_custom`)
+    count: tuple[str, list[Any]] | None = None  # a cheaper exact count (custom-value rules only)
 
     @property
     def offset(self) -> int:
@@ -480,7 +481,17 @@ class Plan:
         return sql, [*self.params, *self.order_params, self.page_size, self.offset]
 
     def count_sql(self) -> tuple[str, list[Any]]:
+        if self.count is not None:
+            return self.count
         return f"SELECT count(*) FROM {self.source} WHERE {self.where}", list(self.params)
+
+    def custom_page_sql(self) -> tuple[str, list[Any]]:
+        """The page of records holding a value, walked in the custom column's index order."""
+        sql = (
+            f"SELECT e.id, {NAME_SQL[self.entity]} FROM custom_value s CROSS JOIN {self.entity} e"
+            f" ON e.id = s.record_id WHERE s.column_id = ? AND {self.where} ORDER BY {self.order} LIMIT ? OFFSET ?"
+        )
+        return sql, [self.custom_sort, *self.params, self.page_size, self.offset]
 
 
 def _order(checked: Checked, led: bool) -> tuple[str, list[Any]]:
@@ -498,8 +509,57 @@ def _order(checked: Checked, led: bool) -> tuple[str, list[Any]]:
     return f"e.{checked.order.column} {way}, e.id {way}", []
 
 
+def custom_sizes(
+    conn: sqlite3.Connection, principal: Principal, checked: Checked, now: datetime
+) -> dict[int, int]:
+    """How many value rows each narrowing custom rule matches: a count over its index range."""
+    ctx = fl.Scope(principal, now)
+    sizes = {}
+    for rule in checked.rules:
+        if rule.field.custom is not None and narrows(rule.op):
+            sql, params = values_sql(rule.field, rule.op, rule.value, ctx)
+            sizes[rule.index] = conn.execute(f"SELECT count(*) FROM {sql}", params).fetchone()[0]
+    return sizes
+
+
+def _custom_lead(
+    checked: Checked, sizes: dict[int, int], ctx: fl.Scope
+) -> tuple[Rule, str, list[Any]] | None:
+    """The narrowing custom rule with the fewest matches, as `(SELECT record_id AS id …)`."""
+    if not sizes:
+        return None
+    index = min(sizes, key=sizes.get)
+    rule = next(r for r in checked.rules if r.index == index)
+    sql, params = values_sql(rule.field, rule.op, rule.value, ctx)
+    return rule, f"(SELECT v.record_id AS id FROM {sql})", params
+
+
+def _custom_count(
+    principal: Principal, entity: str, checked: Checked, sizes: dict[int, int], ctx: fl.Scope
+) -> tuple[str, list[Any]] | None:
+    """An exact count from the value index alone, when only custom rules filter a company-wide reader.
+
+    Value rows exist only for the company's live records of the column's type, so the records are
+    never read: the narrowest rule's index range, the other rules probed by (record, column).
+    """
+    if not sizes or checked.terms.tokens or not principal.reads_all(PLURAL[entity]):
+        return None
+    if any(r.field.custom is None for r in checked.rules):
+        return None
+    lead_rule, lead, params = _custom_lead(checked, sizes, ctx)
+    if len(checked.rules) == 1:
+        return "SELECT ?", [sizes[lead_rule.index]]
+    where = []
+    for rule in checked.rules:
+        if rule is not lead_rule:
+            sql, rule_params = rule.field.kind.sql(rule.field, rule.op, rule.value, ctx)
+            where.append(f"({sql})")
+            params = [*params, *rule_params]
+    return f"SELECT count(*) FROM {lead} e WHERE {' AND '.join(where)}", params
+
+
 def _lead(
-    principal: Principal, entity: str, checked: Checked, ctx: fl.Scope
+    principal: Principal, entity: str, checked: Checked, ctx: fl.Scope, sizes: dict[int, int] | None = None
 ) -> tuple[str, list[Any], Rule | None]:
     """The FROM clause: the narrowest candidate set leads when there is one.
 
@@ -511,6 +571,10 @@ def _lead(
     if checked.terms.tokens:
         match, params = match_sql(entity, checked.terms)
         return f"({match}) m CROSS JOIN {entity} e ON e.seq = m.seq", params, None
+    custom = _custom_lead(checked, {i: n for i, n in (sizes or {}).items() if n <= LEAD_MAX}, ctx)
+    if custom is not None:
+        rule, lead, params = custom
+        return f"{lead} d CROSS JOIN {entity} e ON e.id = d.id", params, rule
     for rule in checked.rules:
         lead = rule.field.kind.source(rule.field, rule.op, rule.value, ctx)
         if lead is not None:
@@ -522,9 +586,12 @@ def _lead(
     return f"{entity} e", [], None
 
 
-def build(principal: Principal, query: Query, checked: Checked, now: datetime) -> Plan:
+def build(
+    principal: Principal, query: Query, checked: Checked, now: datetime, sizes: dict[int, int] | None = None
+) -> Plan:
+    """`sizes`: matches per narrowing custom rule (`custom_sizes`), so the narrowest can lead or count."""
     ctx = fl.Scope(principal, now)
-    source, params, covered = _lead(principal, query.entity, checked, ctx)
+    source, params, covered = _lead(principal, query.entity, checked, ctx, sizes)
     led = source != f"{query.entity} e"
     custom = checked.order.name if checked.order is not None and checked.order.custom else None
     if custom and led:  # few candidates: join their values and sort them
@@ -541,6 +608,7 @@ def build(principal: Principal, query: Query, checked: Checked, now: datetime) -
     return Plan(
         query.entity, source, " AND ".join(where), order, params, order_params, checked.sort,
         query.page, query.page_size, led=led, custom_sort=None if led else custom,
+        count=_custom_count(principal, query.entity, checked, sizes or {}, ctx),
     )  # fmt: skip
 
 
@@ -565,7 +633,8 @@ def plan_query(
     checked = check(principal, query, paths, load_columns(conn, principal.company_id, query.entity))
     rules = resolve(conn, principal, checked.rules, paths, stored)
     checked = Checked(rules, checked.terms, checked.sort, checked.order)
-    return build(principal, query, checked, _moment(now))
+    moment = _moment(now)
+    return build(principal, query, checked, moment, custom_sizes(conn, principal, checked, moment))
 
 
 # ---- running -------------------------------------------------------------------------------------
@@ -594,11 +663,7 @@ def fetch_custom(conn: sqlite3.Connection, plan: Plan) -> list[tuple]:
     Both parts walk an index in order and stop at the page, so no sort runs over all records.
     """
     name, column = NAME_SQL[plan.entity], plan.custom_sort
-    with_value = (
-        f"SELECT e.id, {name} FROM custom_value s CROSS JOIN {plan.entity} e ON e.id = s.record_id"
-        f" WHERE s.column_id = ? AND {plan.where} ORDER BY {plan.order} LIMIT ? OFFSET ?"
-    )
-    rows = conn.execute(with_value, [column, *plan.params, plan.page_size, plan.offset]).fetchall()
+    rows = conn.execute(*plan.custom_page_sql()).fetchall()
     if len(rows) == plan.page_size:
         return rows
     if rows:
