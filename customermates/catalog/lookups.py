@@ -20,7 +20,8 @@ from customermates.crm.custom_filters import column_field
 from customermates.crm.model import ENTITY_TYPES, PLURAL, RELATIONS
 from customermates.crm.search import read_terms
 from customermates.errors import Issue, invalid
-from customermates.registry import Tool, per_entity
+from customermates.permissions import read_groups
+from customermates.registry import Tool, reads_entity
 from customermates.shapes import Input, Page, PageSize, SearchTerm, total_pages
 
 Term = Annotated[
@@ -209,7 +210,7 @@ def _readable_types(args: Any) -> list[list[str]]:
     """Only explicitly named types must be readable; without `entities`, unreadable ones are skipped."""
     if args.entities is UNSET:
         return []
-    return [[f"{PLURAL[e]}.readAll", f"{PLURAL[e]}.readOwn"] for e in dict.fromkeys(args.entities)]
+    return read_groups(PLURAL[e] for e in args.entities)
 
 
 def _check_search(args: SearchAllInput) -> None:
@@ -259,7 +260,7 @@ TOOLS = [
         EntityConfiguration,
         get_entity_configuration,
         "core",
-        per_entity("readAll", "readOwn"),
+        reads_entity,
         read_only=True,
         idempotent=True,
         rest=CONFIGURATION_ROUTES,
@@ -275,7 +276,7 @@ TOOLS = [
         FilterResult,
         filter_entity,
         "core",
-        per_entity("readAll", "readOwn"),
+        reads_entity,
         read_only=True,
         idempotent=True,
         rest=SEARCH_ROUTES,
@@ -290,7 +291,7 @@ TOOLS = [
         CountResult,
         count_entity,
         "core",
-        per_entity("readAll", "readOwn"),
+        reads_entity,
         read_only=True,
         idempotent=True,
     ),
