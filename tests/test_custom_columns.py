@@ -567,3 +567,31 @@ def test_rest_routes_create_list_update_delete(http):
     assert {"columnId": plain["id"], "label": plain["label"], "type": "plain", "value": "via REST"} in body[
         "item"
     ]["customFieldValues"]
+
+
+def test_a_viewer_lists_columns_but_cannot_change_them(world, http):
+    from tests.conftest import add_member
+
+    col = column(http, "plain", entity="deal")
+    key = add_member(world["db"], world["first"], f"viewer-{uuid.uuid4().hex[:6]}@acme.example", "viewer")
+    with httpx.Client(base_url=world["server"].url, headers={"x-api-key": key}, timeout=30) as viewer:
+        assert col["id"] in [
+            c["id"] for c in ok(viewer, "list_custom_columns", {"entityType": "deal"})["items"]
+        ]
+        created = fail(viewer, "create_plain_custom_column", {"entityType": "deal", "label": label("V")})
+        assert created["code"] == "forbidden" and "deals.create" in created["message"]
+        updated = fail(viewer, "update_plain_custom_column", {"id": col["id"], "label": label("V")})
+        assert updated["code"] == "forbidden" and "deals.update" in updated["message"]
+        deleted = fail(viewer, "delete_custom_column", {"id": col["id"]})
+        assert deleted["code"] == "forbidden" and "deals.delete" in deleted["message"]
+
+
+def test_the_group_keeps_its_text_budget():
+    import msgspec
+
+    from customermates.catalog import REGISTRY
+
+    listed = REGISTRY.listing(frozenset({"custom_columns"}))
+    assert len(listed) == 22
+    visible = [msgspec.json.encode({k: t[k] for k in ("name", "description", "inputSchema")}) for t in listed]
+    assert sum(map(len, visible)) / len(visible) <= 600

@@ -23,17 +23,17 @@ COLORS = ("default", "secondary", "destructive", "success", "warning", "info")
 # Enum values are in the schema; prose does not repeat them (lean catalogue rule).
 EntityTypeIn = Annotated[Literal[ENTITY_TYPES], Meta(description="Whose column.")]  # type: ignore[valid-type]
 Label = Annotated[str, Meta(min_length=1, max_length=100, description="Unique per type.")]
-DisplayFormat = Annotated[Literal[FORMATS], Meta(description="Display hint; values stay ISO.")]  # type: ignore[valid-type]
-CurrencyIn = Annotated[Literal[CURRENCIES], Meta(description="Converts nothing.")]  # type: ignore[valid-type]
+DisplayFormat = Annotated[Literal[FORMATS], Meta(description="UI hint; values stay ISO.")]  # type: ignore[valid-type]
+CurrencyIn = Annotated[Literal[CURRENCIES], Meta(description="No conversion.")]  # type: ignore[valid-type]
 Color = Annotated[Literal[COLORS], Meta(description="Chip color.")]  # type: ignore[valid-type]
-AllowMultiple = Annotated[bool, Meta(description="Values are comma-separated lists.")]
+AllowMultiple = Annotated[bool, Meta(description="Comma-separated values.")]
 ColumnId = Annotated[Id, Meta(description="From list_custom_columns.")]
 
 
 class OptionIn(Input):
-    label: Annotated[str, Meta(min_length=1, max_length=100, description="Unique in the column.")]
+    label: Annotated[str, Meta(min_length=1, max_length=100, description="Unique.")]
     color: Color = "default"
-    isDefault: Annotated[bool, Meta(description="One at most; fills empty records.")] = False
+    isDefault: Annotated[bool, Meta(description="One at most.")] = False
     index: Annotated[int, Meta(ge=0, description="Display order.")] | UnsetType = UNSET
 
 
@@ -137,7 +137,7 @@ class DeleteInput(Input):
 
 # ---- declarations ---------------------------------------------------------------------------------
 
-WRITE = "Set values via customFieldValues."
+WRITE = "Values: customFieldValues."
 UPDATE = "Edit a column of this type; omitted fields keep."
 
 
@@ -228,7 +228,7 @@ TOOLS = [
     Tool(
         "delete_custom_column",
         "Delete custom column",
-        "IRREVERSIBLE. Delete a column with every value stored in it and every widget grouped by it."
+        "IRREVERSIBLE. Delete a column with all its values and every widget grouped by it."
         " Get the user's explicit confirmation first, naming the column and what is lost.",
         DeleteInput,
         ColumnDeleted,
