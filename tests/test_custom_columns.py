@@ -595,3 +595,29 @@ def test_the_group_keeps_its_text_budget():
     assert len(listed) == 22
     visible = [msgspec.json.encode({k: t[k] for k in ("name", "description", "inputSchema")}) for t in listed]
     assert sum(map(len, visible)) / len(visible) <= 600
+
+
+def test_a_stored_filter_naming_a_dropped_option_matches_nothing(world, http):
+    """Widgets evaluate saved filters later (stored=True): a dropped option matches nothing, not an error."""
+    from customermates.auth import authenticate
+    from customermates.crm import queries as q
+    from customermates.errors import ToolError
+    from customermates.store import connect
+
+    col = column(http, "single_select", options=[{"label": "Keep"}, {"label": "Drop"}])
+    contacts(http, [cfv(col["id"], "Drop")], [cfv(col["id"], "Keep")])
+    ok(http, "update_single_select_custom_column", {"id": col["id"], "options": [{"label": "Keep"}]})
+    conn = connect(world["db"])
+    try:
+        principal = authenticate(conn, world["first"].key)
+        saved = q.Query("contact", filters=[q.FilterRule(col["id"], "in", ["Drop"])])
+        assert q.run_query(conn, principal, saved, stored=True).total == 0
+        kept = q.Query("contact", filters=[q.FilterRule(col["id"], "notIn", ["Drop"])])
+        assert (
+            q.run_query(conn, principal, kept, stored=True).total
+            == ok(http, "count_entity", {"entity": "contact"})["total"]
+        )
+        with pytest.raises(ToolError):
+            q.run_query(conn, principal, saved)
+    finally:
+        conn.close()

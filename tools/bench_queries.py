@@ -255,7 +255,16 @@ class Bench:
         plan = q.plan_query(self.conn, self.principal, query, now=NOW)
         lines = []
         page = plan.custom_page_sql() if plan.custom_sort else plan.page_sql()
-        for label, (sql, params) in (("page", page), ("count", plan.count_sql())):
+        parts = [("page", page), ("count", plan.count_sql())]
+        # Each narrowing custom-column rule is first sized over its index range (queries.custom_sizes).
+        checked = q.check(
+            self.principal, query, columns=q.load_columns(self.conn, self.principal.company_id, query.entity)
+        )
+        for rule in checked.rules:
+            if rule.field.custom is not None and q.narrows(rule.op):
+                sql, params = q.values_sql(rule.field, rule.op, rule.value, q.fl.Scope(self.principal, NOW))
+                parts.append(("size", (f"SELECT count(*) FROM {sql}", params)))
+        for label, (sql, params) in parts:
             rows = self.conn.execute(f"EXPLAIN QUERY PLAN {sql}", params).fetchall()
             lines += [f"  {label:5} {row[3]}" for row in rows]
         return lines

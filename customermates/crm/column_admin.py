@@ -15,11 +15,12 @@ import json
 from collections.abc import Callable
 from typing import Any
 
+import msgspec
 from msgspec import UNSET
 
 from customermates.call import Call
 from customermates.crm.columns import MAX_COLUMNS, TYPES, Column, column_out, load_column, load_columns
-from customermates.crm.model import PLURAL
+from customermates.crm.model import ENTITY_TYPES, PLURAL
 from customermates.errors import Issue, ToolError, forbidden, invalid
 from customermates.ids import new_id
 from customermates.record_diff import diff
@@ -234,8 +235,6 @@ def _records(n: int, entity: str) -> str:
 
 
 def _dto(item: Any) -> dict[str, Any]:
-    import msgspec
-
     return msgspec.to_builtins(item)
 
 
@@ -389,8 +388,6 @@ def delete(call: Call, column_id: str) -> dict[str, Any]:
 
 
 def list_columns(call: Call, entity: str | None) -> dict[str, Any]:
-    from customermates.crm.model import ENTITY_TYPES
-
     order = {e: i for i, e in enumerate(ENTITY_TYPES)}
     columns = sorted(load_columns(call.conn, call.company_id, entity), key=lambda c: order[c.entity_type])
     return {"items": [column_out(c) for c in columns], "total": len(columns)}

@@ -236,7 +236,7 @@ def parse(column: Column, raw: Any) -> Stored | None:
 # ---- checking inputs ------------------------------------------------------------------------------
 
 
-def _unknown(conn, company_id: str, entity: str, column_id: str, columns: list[Column]) -> Issue:
+def _unknown(conn, company_id: str, entity: str, column_id: str, columns: list[Column], path: str) -> Issue:
     listing = "; ".join(c.describe() for c in columns) or "none yet"
     other = conn.execute(
         "SELECT entity_type FROM custom_column WHERE id = ? AND company_id = ?", (column_id, company_id)
@@ -247,7 +247,7 @@ def _unknown(conn, company_id: str, entity: str, column_id: str, columns: list[C
         if columns
         else f"A {entity} has no custom columns yet; create one first (e.g. create_plain_custom_column)."
     )
-    return Issue("", f"{column_id} {where}. Columns of {entity}: {listing}", hint)
+    return Issue(path, f"{column_id} {where}. Columns of {entity}: {listing}", hint)
 
 
 def check(
@@ -263,8 +263,7 @@ def check(
             at = f"{path}[{i}]"
             column = by_id.get(item.columnId)
             if column is None:
-                found = _unknown(conn, company_id, entity, item.columnId, columns)
-                issues.append(Issue(f"{at}.columnId", found.message, found.hint))
+                issues.append(_unknown(conn, company_id, entity, item.columnId, columns, f"{at}.columnId"))
                 continue
             if item.columnId in seen:
                 issues.append(

@@ -195,13 +195,22 @@ class Checked:
 
 
 _ALIASES = {k.casefold(): v for k, v in fl.ALIASES.items()}
+NO_OPTION = -1  # no option has this rank
 
 
 class _Check:
     """Collects every issue of one query; each method reads one part and returns None when it failed."""
 
-    def __init__(self, principal: Principal, entity: str, paths: Paths, columns: Sequence[Column] = ()):
+    def __init__(
+        self,
+        principal: Principal,
+        entity: str,
+        paths: Paths,
+        columns: Sequence[Column] = (),
+        stored: bool = False,
+    ):
         self.entity = entity
+        self.stored = stored
         self.paths = paths
         self.fields = {f.name: f for f in fl.offered_fields(principal, entity)}
         self.fields.update((c.id, column_field(c)) for c in columns)
@@ -270,6 +279,8 @@ class _Check:
         try:
             return field.kind.read(field, raw)
         except fl.Bad as bad:
+            if self.stored and field.custom is not None and field.custom.type == "singleSelect":
+                return NO_OPTION  # a stored filter naming a dropped option matches nothing
             self.add(path, bad.message, bad.hint)
             return None
 
@@ -387,13 +398,17 @@ _SHAPES: dict[str, Callable[..., Any]] = {
 
 
 def check(
-    principal: Principal, query: Query, paths: Paths = TOOL_PATHS, columns: Sequence[Column] = ()
+    principal: Principal,
+    query: Query,
+    paths: Paths = TOOL_PATHS,
+    columns: Sequence[Column] = (),
+    stored: bool = False,
 ) -> Checked:
     """Read the whole query, reporting every problem at once (`invalid_input`); no SQL runs here.
 
     `columns` are the entity's custom columns (their ids are fields); the caller loads them.
     """
-    checker = _Check(principal, query.entity, paths, columns)
+    checker = _Check(principal, query.entity, paths, columns, stored)
     rules = [r for i, rule in enumerate(query.filters) if (r := checker.rule(i, rule)) is not None]
     terms = checker.terms(query.search_term)
     applied, order = checker.sort(query.sort, terms)
@@ -630,7 +645,7 @@ def plan_query(
     paths: Paths = TOOL_PATHS,
 ) -> Plan:
     """Check, resolve and build; raises `invalid_input` or `not_found` before any record is read."""
-    checked = check(principal, query, paths, load_columns(conn, principal.company_id, query.entity))
+    checked = check(principal, query, paths, load_columns(conn, principal.company_id, query.entity), stored)
     rules = resolve(conn, principal, checked.rules, paths, stored)
     checked = Checked(rules, checked.terms, checked.sort, checked.order)
     moment = _moment(now)
