@@ -38,16 +38,16 @@ class OptionIn(Input):
 
 
 class OptionUpdate(OptionIn):
-    value: Annotated[Id, Meta(description="Existing option to keep (or same label).")] | UnsetType = UNSET
+    value: Annotated[Id, Meta(description="Option to keep, from list_custom_columns.")] | UnsetType = UNSET
 
 
-Options = Annotated[list[OptionIn], Meta(min_length=1, max_length=100, description="The choices.")]
+Options = Annotated[list[OptionIn], Meta(min_length=1, max_length=100, description="All or nothing.")]
 OptionsUpdate = Annotated[
     list[OptionUpdate],
     Meta(
         min_length=1,
         max_length=100,
-        description="REPLACES the list; a dropped option's records get the default or none.",
+        description="REPLACES the list, all or nothing; a dropped option's records get the default or none.",
     ),
 ]
 
