@@ -375,6 +375,13 @@ def test_list_and_configuration_show_columns_with_operators(http):
         "isNotNull",
     ]
     assert col["id"] in [s["field"] for s in config["sortableFields"]]
+    stage = column(
+        http, "single_select", entity="task", label="Aaa " + col["id"][:8], options=[{"label": "Open"}]
+    )
+    config = ok(http, "get_entity_configuration", {"entity": "task"})
+    assert [{"field": stage["id"], "operator": "in", "value": ["Open"]}] in config["filterExamples"]
+    example = {"entity": "task", "filters": config["filterExamples"][-1]}
+    assert ok(http, "filter_entity", example)["total"] == 0
 
 
 # ---- filters and sort per type ----------------------------------------------------------------------
@@ -621,3 +628,29 @@ def test_a_stored_filter_naming_a_dropped_option_matches_nothing(world, http):
             q.run_query(conn, principal, saved)
     finally:
         conn.close()
+
+
+def test_column_maintenance_is_one_audit_event_and_leaves_records_alone(world, http):
+    from tests.records_support import audit
+
+    (contact,) = contacts(http, [])
+    before = record(http, contact)
+    col = column(http, "single_select", options=[{"label": "A", "isDefault": True}, {"label": "B"}])
+    ok(
+        http,
+        "update_single_select_custom_column",
+        {"id": col["id"], "options": [{"label": "B", "isDefault": True}]},
+    )
+    ok(http, "delete_custom_column", {"id": col["id"]})
+    events = audit(world["db"], col["id"])
+    assert [e["event"] for e in events] == [
+        "custom_column.created",
+        "custom_column.updated",
+        "custom_column.deleted",
+    ]
+    assert events[0]["changes"]["values"]["backfilled"] >= 1
+    assert events[1]["changes"]["values"]["remapped"] >= 1
+    assert events[2]["changes"]["values"]["deleted"] >= 1 and events[2]["snapshot"]["id"] == col["id"]
+    after = record(http, contact)
+    assert after["updatedAt"] == before["updatedAt"]
+    assert [e["event"] for e in audit(world["db"], contact)] == ["contact.created"]

@@ -16,7 +16,7 @@ from customermates.catalog.entity_routes import CONFIGURATION_ROUTES, SEARCH_ROU
 from customermates.crm import filters as fl
 from customermates.crm import queries as q
 from customermates.crm.columns import CustomColumn, column_out, load_columns
-from customermates.crm.custom_filters import column_field
+from customermates.crm.custom_filters import column_field, custom_examples
 from customermates.crm.model import ENTITY_TYPES, PLURAL, RELATIONS
 from customermates.crm.search import read_terms
 from customermates.errors import Issue, invalid
@@ -77,7 +77,9 @@ def get_entity_configuration(call: Call, args: ConfigurationInput) -> EntityConf
         sortableFields=[SortableField(s.name, s.label) for s in q.SORTABLE[entity] + q.custom_sorts(columns)],
         defaultSort=q.DEFAULT_SORT[entity],
         relations=[r.name for r in RELATIONS[entity] if principal.reads(r.resource)],
-        filterExamples=msgspec.convert(fl.example_rules(fields), list[list[q.FilterRule]]),
+        filterExamples=msgspec.convert(
+            fl.example_rules(fields) + custom_examples(columns), list[list[q.FilterRule]]
+        ),
         sortExample=q.SortDescriptor("createdAt", "desc"),
     )
 

@@ -1,4 +1,4 @@
-"""Filter kinds of the custom column types (QUERIES.md-style rules over `custom_value`).
+"""Filter kinds of the custom column types: rules over `custom_value` (docs/custom-columns.md).
 
     column -> Field(name=column id, kind=KINDS[type], custom=column)
     rule   -> EXISTS (SELECT 1 FROM custom_value v WHERE v.record_id = e.id AND v.column_id = ? AND <on key>)
@@ -175,3 +175,13 @@ KINDS["dateTimeRange"] = fl.Kind(
 
 def column_field(column: Column) -> fl.Field:
     return fl.Field(column.id, column.label, KINDS[column.type], custom=column)
+
+
+def custom_examples(columns: list[Column]) -> list[list[dict[str, Any]]]:
+    """One filter example for the first column, in its own type's terms (get_entity_configuration)."""
+    if not columns:
+        return []
+    first = columns[0]
+    if first.options:
+        return [[{"field": first.id, "operator": "in", "value": [first.options[0].label]}]]
+    return [[{"field": first.id, "operator": "isNotNull"}]]
