@@ -22,6 +22,8 @@ from customermates.config import Settings
 from customermates.httpio import REQUEST_ID, error_response, json_response
 from customermates.ids import new_id
 from customermates.mcp import http as mcp_http
+from customermates.oauth import metadata as oauth_metadata
+from customermates.oauth import routes as oauth_routes
 from customermates.store import Database, connect
 from customermates.store.migrations import migrate
 
@@ -83,21 +85,31 @@ class Gate:
     async def refusal(self, scope, headers: Headers) -> Response | None:
         origin = headers.get("origin")
         settings: Settings = scope["app"].state.settings
-        if origin and not origin_allowed(origin, headers.get("host"), settings):
+        path = scope["path"]
+        open_path = settings.oauth and path in oauth_routes.OPEN_PATHS
+        if origin and not open_path and not origin_allowed(origin, headers.get("host"), settings):
             return error_response(
                 "forbidden", f"Origin {origin} is not allowed; add it to CUSTOMERMATES_ALLOWED_ORIGINS."
             )
-        path = scope["path"]
         if path in PUBLIC_PATHS or not path.startswith("/api/"):
             return None
         state = scope["app"].state
-        principal = await state.db.read(authenticate, api_key(headers))
+        credential = api_key(headers)
+        principal = await state.db.read(authenticate, credential, settings.oauth)
         if principal is None:
-            return error_response("unauthorized", UNAUTHORIZED, WWW_AUTHENTICATE)
-        state.last_used.touch(principal.key_id)
+            return error_response("unauthorized", UNAUTHORIZED, self.challenge(scope, credential))
+        state.last_used.touch(principal.credential_id)
         source = "mcp" if path == "/api/v1/mcp" else "rest"
         scope["state"]["principal"] = dataclasses.replace(principal, source=source)
         return None
+
+    @staticmethod
+    def challenge(scope, credential: str | None) -> dict[str, str]:
+        """With OAuth on, a 401 points to the protected resource metadata (RFC 9728 §5.1)."""
+        if not scope["app"].state.settings.oauth:
+            return WWW_AUTHENTICATE
+        base = oauth_metadata.base_url(Request(scope))
+        return {"WWW-Authenticate": oauth_metadata.challenge(base, scope["path"], bool(credential))}
 
 
 async def healthz(request: Request) -> Response:
@@ -146,5 +158,7 @@ def create_app(db_path: Path | str, settings: Settings | None = None) -> Starlet
     app.state.registry = REGISTRY
     app.state.last_used = LastUsed()
     app.state.db = None
+    if app.state.settings.oauth:
+        oauth_routes.install(app)
     app.add_middleware(Gate)
     return app

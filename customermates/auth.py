@@ -20,6 +20,7 @@ log = logging.getLogger("customermates.auth")
 ALPHABET = string.digits + string.ascii_uppercase + string.ascii_lowercase
 KEY_LENGTH = 64
 _KEY_SHAPE = re.compile(r"^[0-9A-Za-z]{64}$")
+ACCESS_PREFIX = "cmat_"  # OAuth access tokens (customermates.oauth) start so; API keys never do
 UNAUTHORIZED = "Missing or invalid API key: send it as `x-api-key: <key>` or `Authorization: Bearer <key>`."
 
 
@@ -44,6 +45,13 @@ class Principal:
     key_id: str | None = None
     read_only: bool = False
     source: str = "mcp"
+    oauth_grant_id: str | None = None  # set when the caller signed in with OAuth (customermates.oauth)
+    oauth_client_id: str | None = None
+
+    @property
+    def credential_id(self) -> str | None:
+        """The key or OAuth grant whose `last_used_at` this call stamps."""
+        return self.key_id or self.oauth_grant_id
 
     def can(self, permission: str) -> bool:
         resource, action = permission.split(".")
@@ -71,8 +79,16 @@ WHERE k.hash = ?
 """
 
 
-def authenticate(conn: sqlite3.Connection, key: str | None) -> Principal | None:
-    """The principal of a usable key, or None; the log records why a key was refused (never the key)."""
+def authenticate(conn: sqlite3.Connection, key: str | None, oauth: bool = False) -> Principal | None:
+    """The principal of a usable key (or OAuth access token when `oauth`), or None; the log records why
+    a credential was refused (never the credential)."""
+    if oauth and key and key.startswith(ACCESS_PREFIX):
+        from customermates.oauth.storage import access_principal  # imports this module
+
+        principal, reason = access_principal(conn, key)
+        if principal is None:
+            log.info("auth refused: %s", reason)
+        return principal
     if not key or not _KEY_SHAPE.match(key):
         log.info("auth refused: %s", "no key" if not key else "malformed key")
         return None
@@ -119,3 +135,5 @@ class LastUsed:
 
 def flush_last_used(conn: sqlite3.Connection, rows: list[tuple[str, str]]) -> None:
     conn.executemany("UPDATE api_key SET last_used_at = ? WHERE id = ?", rows)
+    # Ids are unique across both tables, so each row updates one key or one grant.
+    conn.executemany("UPDATE oauth_grant SET last_used_at = ? WHERE id = ?", rows)

@@ -18,6 +18,7 @@ import pytest
 import uvicorn
 
 from customermates.app import create_app
+from customermates.config import Settings
 from customermates.store import accounts as acc
 from customermates.store import connect
 from customermates.store.database import in_transaction
@@ -87,11 +88,11 @@ class Server:
 
 
 @contextlib.contextmanager
-def running_server(db_path: Path) -> Iterator[Server]:
+def running_server(db_path: Path, settings: Settings | None = None) -> Iterator[Server]:
     """uvicorn serving the real app on a loopback port, in a thread of this process."""
     port = free_port()
     config = uvicorn.Config(
-        create_app(db_path), host="127.0.0.1", port=port, log_level="warning", lifespan="on"
+        create_app(db_path, settings), host="127.0.0.1", port=port, log_level="warning", lifespan="on"
     )
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)
