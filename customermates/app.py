@@ -15,7 +15,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from customermates import __version__, rest
+from customermates import __version__
 from customermates.auth import UNAUTHORIZED, LastUsed, authenticate, flush_last_used
 from customermates.catalog import REGISTRY
 from customermates.config import Settings
@@ -24,6 +24,8 @@ from customermates.ids import new_id
 from customermates.mcp import http as mcp_http
 from customermates.oauth import metadata as oauth_metadata
 from customermates.oauth import routes as oauth_routes
+from customermates.registry import Registry
+from customermates.rest.routing import EXCEPTION_HANDLERS, routes
 from customermates.store import Database, connect
 from customermates.store.migrations import migrate
 
@@ -126,7 +128,11 @@ async def _flush_last_used(app: Starlette) -> None:
             await app.state.db.write(flush_last_used, rows)
 
 
-def create_app(db_path: Path | str, settings: Settings | None = None) -> Starlette:
+def create_app(
+    db_path: Path | str, *, registry: Registry = REGISTRY, settings: Settings | None = None
+) -> Starlette:
+    """The whole server for the database at `db_path`, serving the tools of `registry`."""
+
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette):
         migrating = connect(db_path)
@@ -147,15 +153,15 @@ def create_app(db_path: Path | str, settings: Settings | None = None) -> Starlet
             await app.state.db.close()
             app.state.db = None
 
-    routes = [
+    served = [
         Route("/healthz", healthz, methods=["GET", "HEAD"]),
         Route("/api/v1/mcp", mcp_http.endpoint, methods=["POST", "GET", "DELETE"]),
-        *rest.routes(REGISTRY),
+        *routes(registry),
     ]
-    app = Starlette(routes=routes, lifespan=lifespan, exception_handlers=rest.EXCEPTION_HANDLERS)
+    app = Starlette(routes=served, lifespan=lifespan, exception_handlers=EXCEPTION_HANDLERS)
     app.router.redirect_slashes = False  # REST.md §2: paths are exact, no trailing-slash redirects
     app.state.settings = settings or Settings.from_env()
-    app.state.registry = REGISTRY
+    app.state.registry = registry
     app.state.last_used = LastUsed()
     app.state.db = None
     if app.state.settings.oauth:

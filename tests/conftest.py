@@ -92,7 +92,11 @@ def running_server(db_path: Path, settings: Settings | None = None) -> Iterator[
     """uvicorn serving the real app on a loopback port, in a thread of this process."""
     port = free_port()
     config = uvicorn.Config(
-        create_app(db_path, settings), host="127.0.0.1", port=port, log_level="warning", lifespan="on"
+        create_app(db_path, settings=settings),
+        host="127.0.0.1",
+        port=port,
+        log_level="warning",
+        lifespan="on",
     )
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)
