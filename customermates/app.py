@@ -37,8 +37,11 @@ WWW_AUTHENTICATE = {"WWW-Authenticate": 'Bearer realm="customermates"'}
 
 
 def origin_allowed(origin: str, host: str | None, settings: Settings) -> bool:
-    """Same host:port as the request, a loopback origin, or listed in CUSTOMERMATES_ALLOWED_ORIGINS."""
+    """Same host:port as the request, a loopback origin, CUSTOMERMATES_PUBLIC_URL's origin (a proxy may
+    rewrite Host), or listed in CUSTOMERMATES_ALLOWED_ORIGINS."""
     if origin.rstrip("/") in settings.allowed_origins:
+        return True
+    if settings.public_url and origin.rstrip("/") == oauth_metadata.origin_of(settings.public_url):
         return True
     try:
         parts = urlsplit(origin)

@@ -135,10 +135,11 @@ def cmd_serve(args: argparse.Namespace) -> None:
     from customermates.app import create_app
 
     path, host, port = config.db_path(args.db), config.host(args.host), config.port(args.port)
+    settings = config.Settings.from_env()  # a bad setting stops here, before anything is created
     shown = f"[{host}]" if ":" in host else host
     bootstrap(path, f"http://{shown}:{port}/api/v1/mcp")
     uvicorn.run(
-        create_app(path),
+        create_app(path, settings=settings),
         host=host,
         port=port,
         log_level=os.environ.get("CUSTOMERMATES_LOG_LEVEL", "info"),
@@ -237,7 +238,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     try:
         args.run(args)
-    except (CommandError, acc.AccountError, StorageError) as exc:
+    except (CommandError, acc.AccountError, StorageError, config.SettingError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
     except sqlite3.Error as exc:

@@ -27,6 +27,10 @@ def port(flag: int | None = None) -> int:
     return flag or int(os.environ.get("CUSTOMERMATES_PORT") or DEFAULT_PORT)
 
 
+class SettingError(ValueError):
+    """An environment setting has a value that cannot be used; the message names it."""
+
+
 @dataclass(frozen=True)
 class Settings:
     allowed_origins: frozenset[str] = field(default_factory=frozenset)
@@ -58,5 +62,5 @@ def _seconds(name: str, default: int) -> int:
     if not raw:
         return default
     if not raw.isdigit() or int(raw) < 1:
-        raise ValueError(f"{name}={raw!r} is not a whole number of seconds (1 or more).")
+        raise SettingError(f"{name}={raw!r} is not a whole number of seconds (1 or more).")
     return int(raw)

@@ -13,9 +13,10 @@ from authlib.oauth2.rfc8414 import AuthorizationServerMetadata
 from customermates.config import Settings
 from customermates.oauth import storage
 from customermates.store import accounts as acc
-from tests.conftest import Server, add_member, make_tenant, running_server, write
+from tests.conftest import Server, add_member, cli, make_tenant, running_server, write
 from tests.oauth_support import (
     REDIRECT,
+    Started,
     authorize_url,
     exchange,
     get_code,
@@ -414,3 +415,69 @@ def test_token_request_that_is_not_a_form_or_repeats_a_parameter_is_invalid(http
         "/oauth/token", content=body, headers={"content-type": "application/x-www-form-urlencoded"}
     )
     oauth_error(reply, 400, "invalid_request")
+
+
+# ---- behind a reverse proxy, settings, the CLI -----------------------------------------------------------
+
+
+def test_behind_a_proxy_the_public_origin_may_post_the_form_and_loopback_cookies_stay_usable(tmp_path):
+    db = tmp_path / "crm.db"
+    acme = make_tenant(db)
+    public = "https://crm.example.org"
+    with running_server(db, Settings(public_url=public)) as server, httpx.Client(base_url=server.url) as http:
+        client = register(http)
+        verifier, challenge = pkce()
+        url = authorize_url(server.url, client["client_id"], challenge, resource=f"{public}/api/v1/mcp")
+        page = http.get(url)
+        assert page.status_code == 200 and "Secure" not in page.headers["set-cookie"]  # plain-http loopback
+        form = {**hidden_fields(page.text), "api_key": acme.key, "access": "full", "decision": "allow"}
+        reply = http.post("/oauth/authorize", data=form, headers={"origin": public})
+        assert reply.status_code == 303, reply.text
+        code = query_of(reply.headers["location"])["code"]
+        issued = exchange(http, Started(client, verifier, code, "st4te"), resource=f"{public}/api/v1/mcp")
+        assert issued.status_code == 200, issued.text
+        wrong = authorize_url(server.url, client["client_id"], challenge)  # names the loopback address
+        assert query_of(http.get(wrong).headers["location"])["error"] == "invalid_target"
+
+
+def test_token_lifetimes_and_switch_come_from_the_environment(monkeypatch):
+    monkeypatch.setenv("CUSTOMERMATES_OAUTH_ACCESS_TTL", "120")
+    monkeypatch.setenv("CUSTOMERMATES_OAUTH_REFRESH_TTL", "86400")
+    monkeypatch.setenv("CUSTOMERMATES_OAUTH", "0")
+    monkeypatch.setenv("CUSTOMERMATES_PUBLIC_URL", "https://crm.example.org/")
+    settings = Settings.from_env()
+    assert (settings.oauth_access_ttl, settings.oauth_refresh_ttl, settings.oauth) == (120, 86400, False)
+    assert settings.public_url == "https://crm.example.org"
+    assert Settings().oauth_access_ttl == 3600 and Settings().oauth_refresh_ttl == 30 * 24 * 3600
+
+
+def test_serve_refuses_a_bad_lifetime_with_one_line(tmp_path):
+    done = cli("serve", "--port", "1", db=tmp_path / "crm.db", env={"CUSTOMERMATES_OAUTH_ACCESS_TTL": "soon"})
+    assert done.returncode == 1
+    assert done.stderr.strip() == (
+        "error: CUSTOMERMATES_OAUTH_ACCESS_TTL='soon' is not a whole number of seconds (1 or more)."
+    )
+    assert not (tmp_path / "crm.db").exists()
+
+
+def test_cli_oauth_commands_name_the_fix(tmp_path):
+    db = tmp_path / "crm.db"
+    acme = make_tenant(db)
+    unknown = cli("oauth", "revoke", "--email", acme.email, "--grant", "nope", db=db)
+    assert unknown.returncode == 1
+    assert unknown.stderr.startswith(f"error: {acme.email} has no active OAuth grant 'nope'")
+    assert f"oauth list --email {acme.email}" in unknown.stderr
+    nobody = cli("oauth", "list", "--email", "nobody@example.org", db=db)
+    assert nobody.returncode == 1 and "No user has the email" in nobody.stderr
+
+
+def test_web_clients_of_any_origin_may_discover_register_and_exchange(http):
+    origin = {"origin": "https://inspector.example"}
+    preflight = http.options("/oauth/token", headers={**origin, "access-control-request-method": "POST"})
+    assert preflight.status_code == 204 and preflight.headers["access-control-allow-origin"] == "*"
+    found = http.get("/.well-known/oauth-authorization-server", headers=origin)
+    assert found.status_code == 200 and found.headers["access-control-allow-origin"] == "*"
+    reply = http.post("/oauth/token", data={"grant_type": "refresh_token"}, headers=origin)
+    assert reply.headers["access-control-allow-origin"] == "*"
+    oauth_error(reply, 401, "invalid_client")
+    assert http.post("/api/v1/mcp", json=PING, headers=origin).status_code == 403  # the API keeps its rule

@@ -26,7 +26,7 @@ from customermates.config import Settings
 from customermates.oauth import client_documents, clients, consent, storage
 from customermates.oauth.errors import InvalidTargetError, described
 from customermates.oauth.forms import FormError, read_form
-from customermates.oauth.metadata import MCP_PATH, base_url, is_https_public, our_resource
+from customermates.oauth.metadata import MCP_PATH, base_url, our_resource, secure_cookies
 from customermates.oauth.ratelimit import address
 
 CSRF_COOKIE = "cm_oauth_csrf"
@@ -110,7 +110,7 @@ async def show(request: Request) -> Response:
     cookie = request.cookies.get(CSRF_COOKIE) or secrets.token_urlsafe(32)
     response = consent.form(client, redirect, params, _csrf_field(request, cookie))
     response.set_cookie(
-        CSRF_COOKIE, cookie, path="/oauth", httponly=True, samesite="lax", secure=is_https_public(request)
+        CSRF_COOKIE, cookie, path="/oauth", httponly=True, samesite="lax", secure=secure_cookies(request)
     )
     return response
 

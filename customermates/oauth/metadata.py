@@ -8,6 +8,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from customermates.config import Settings
+from customermates.oauth.clients import LOOPBACK
 from customermates.oauth.errors import CORS
 
 MCP_PATH = "/api/v1/mcp"
@@ -22,8 +23,16 @@ def base_url(request: Request) -> str:
     return settings.public_url or str(request.base_url).rstrip("/")
 
 
-def is_https_public(request: Request) -> bool:
-    return base_url(request).startswith("https://")
+def origin_of(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}"
+
+
+def secure_cookies(request: Request) -> bool:
+    """`Secure` cookies when the public URL is https, unless this request came over plain-http loopback
+    (a browser or test client there would drop them)."""
+    plain_loopback = request.url.scheme == "http" and request.url.hostname in LOOPBACK
+    return base_url(request).startswith("https://") and not plain_loopback
 
 
 def our_resource(base: str, resource: str) -> bool:
