@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import logging
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -16,7 +15,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from customermates import __version__
-from customermates.auth import UNAUTHORIZED, LastUsed, authenticate, flush_last_used
+from customermates.auth import UNAUTHORIZED, Caller, LastUsed, flush_last_used
 from customermates.catalog import REGISTRY
 from customermates.config import Settings
 from customermates.httpio import REQUEST_ID, error_response, json_response
@@ -60,8 +59,23 @@ def api_key(headers: Headers) -> str | None:
     return token.strip() if scheme.lower() == "bearer" and token else None
 
 
+def unauthorized(scope, credential: str | None) -> Response:
+    """The 401; with OAuth on, it points to the protected resource metadata (RFC 9728 §5.1)."""
+    if not scope["app"].state.settings.oauth:
+        return error_response("unauthorized", UNAUTHORIZED, WWW_AUTHENTICATE)
+    base = oauth_metadata.base_url(Request(scope))
+    challenge = oauth_metadata.challenge(base, scope["path"], bool(credential))
+    return error_response("unauthorized", UNAUTHORIZED, {"WWW-Authenticate": challenge})
+
+
 class Gate:
-    """Runs before routing: X-Request-Id, Origin (403), then the API key (401) on `/api/v1`."""
+    """Runs before routing: X-Request-Id, Origin (403), then the credential (401) on `/api/v1`.
+
+    The credential is verified by the first database hop that needs the principal: a tool call
+    verifies it inside its own transaction, so the call costs one hop. A response that starts before
+    any hop verified it (an unknown route, a bad body) waits for one, so an unknown or revoked key
+    always gets the 401, never an answer that depends on the request.
+    """
 
     def __init__(self, app):
         self.app = app
@@ -82,12 +96,42 @@ class Gate:
                 message = {**message, "headers": [*message.get("headers", []), *extra]}
             await send(message)
 
-        response = await self.refusal(scope, headers)
-        if response is not None:
-            return await response(scope, receive, send_with_id)
-        await self.app(scope, receive, send_with_id)
+        refused = self.refused_origin(scope, headers)
+        if refused is not None:
+            return await refused(scope, receive, send_with_id)
+        path = scope["path"]
+        if path in PUBLIC_PATHS or not path.startswith("/api/"):
+            return await self.app(scope, receive, send_with_id)
+        credential = api_key(headers)
+        if not credential:
+            return await unauthorized(scope, credential)(scope, receive, send_with_id)
+        oauth = scope["app"].state.settings.oauth
+        caller = Caller(credential, "mcp" if path == "/api/v1/mcp" else "rest", oauth=oauth)
+        scope["state"]["caller"] = caller
+        await self.app(scope, receive, self.verified(scope, receive, caller, send_with_id))
 
-    async def refusal(self, scope, headers: Headers) -> Response | None:
+    @staticmethod
+    def verified(scope, receive, caller: Caller, send):
+        """`send`, but the response starts only for a verified caller; otherwise the 401 replaces it."""
+        state = scope["app"].state
+        replaced = False
+
+        async def send_verified(message):
+            nonlocal replaced
+            if message["type"] == "http.response.start":
+                principal = caller.principal if caller.checked else await state.db.read(caller.verify)
+                if principal is None:
+                    replaced = True
+                    return await unauthorized(scope, caller.credential)(scope, receive, send)
+                state.last_used.touch(principal.credential_id)
+            elif replaced:
+                return None
+            await send(message)
+
+        return send_verified
+
+    @staticmethod
+    def refused_origin(scope, headers: Headers) -> Response | None:
         origin = headers.get("origin")
         settings: Settings = scope["app"].state.settings
         path = scope["path"]
@@ -96,25 +140,7 @@ class Gate:
             return error_response(
                 "forbidden", f"Origin {origin} is not allowed; add it to CUSTOMERMATES_ALLOWED_ORIGINS."
             )
-        if path in PUBLIC_PATHS or not path.startswith("/api/"):
-            return None
-        state = scope["app"].state
-        credential = api_key(headers)
-        principal = await state.db.read(authenticate, credential, settings.oauth)
-        if principal is None:
-            return error_response("unauthorized", UNAUTHORIZED, self.challenge(scope, credential))
-        state.last_used.touch(principal.credential_id)
-        source = "mcp" if path == "/api/v1/mcp" else "rest"
-        scope["state"]["principal"] = dataclasses.replace(principal, source=source)
         return None
-
-    @staticmethod
-    def challenge(scope, credential: str | None) -> dict[str, str]:
-        """With OAuth on, a 401 points to the protected resource metadata (RFC 9728 §5.1)."""
-        if not scope["app"].state.settings.oauth:
-            return WWW_AUTHENTICATE
-        base = oauth_metadata.base_url(Request(scope))
-        return {"WWW-Authenticate": oauth_metadata.challenge(base, scope["path"], bool(credential))}
 
 
 async def healthz(request: Request) -> Response:

@@ -28,7 +28,7 @@ import msgspec
 import toon_format
 
 from customermates.audit import Actor, write_events
-from customermates.auth import Principal
+from customermates.auth import UNAUTHORIZED, Caller, Principal
 from customermates.call import Call
 from customermates.errors import ToolError, forbidden
 from customermates.ids import new_id, now_iso
@@ -110,6 +110,8 @@ CATALOG = [
 TOOLSETS = ("core", "custom_columns", "widgets", "webhooks", "account")
 
 Requirement = Callable[[Any], list[list[str]]]
+Finish = Callable[[Call, Any], Any]
+"""Work a transport adds to a call's transaction after the handler (REST: the full records)."""
 """Permission rule: from the validated input, groups of alternatives; every group needs one grant."""
 
 
@@ -159,25 +161,31 @@ class Tool:
 
 @dataclass(frozen=True)
 class Outcome:
-    """A finished call: the structured object, its text item, and whether it is an error."""
+    """A finished call: the structured object, whether it is an error, and its text item on demand."""
 
     structured: dict[str, Any]
-    text: str
+    render: Callable[[dict[str, Any]], str]
     is_error: bool = False
     status: int = 200
+    extra: Any = None  # what the caller's `finish` built in the same transaction (REST's full records)
+
+    @property
+    def text(self) -> str:
+        """The text item: encoded only when read, i.e. by MCP (REST answers the structured object)."""
+        return self.render(self.structured)
 
 
-_to_builtins = msgspec.to_builtins
+def _json_text(data: dict[str, Any]) -> str:
+    return msgspec.json.encode(data).decode()
 
 
-def success(tool: Tool, output: Any) -> Outcome:
-    data = _to_builtins(output)
-    text = msgspec.json.encode(data).decode() if tool.text_as_json else toon_format.encode(data)
-    return Outcome(data, text)
+def success(tool: Tool, output: Any, extra: Any = None) -> Outcome:
+    render = _json_text if tool.text_as_json else toon_format.encode
+    return Outcome(msgspec.to_builtins(output), render, extra=extra)
 
 
 def failure(error: ToolError) -> Outcome:
-    return Outcome(_to_builtins(error.to_struct()), error.to_text(), True, error.status)
+    return Outcome(msgspec.to_builtins(error.to_struct()), lambda _: error.to_text(), True, error.status)
 
 
 def refusals(tools: list[Tool], order: Sequence[str]) -> list[str]:
@@ -246,17 +254,7 @@ class Registry:
     def prepare(self, tool: Tool, args: Any, principal: Principal, read_only_url: bool = False) -> Any:
         """Validate the input, then check permissions (that order: a bad input is reported first)."""
         typed = check(args, tool.input, writes=not tool.read_only)
-        if not tool.read_only and (principal.read_only or read_only_url):
-            what = "API key" if principal.read_only else "URL (readonly=1)"
-            raise ToolError(
-                "forbidden",
-                f"This {what} is read-only: {tool.name} changes data and cannot be called with it."
-                " Use a key created without --read-only.",
-            )
-        if tool.permission is not None:
-            for group in tool.permission(typed):
-                if not any(principal.can(p) for p in group):
-                    raise forbidden(group, principal.role_name)
+        authorize(tool, typed, principal, read_only_url)
         return typed
 
     async def invoke(
@@ -264,24 +262,26 @@ class Registry:
         db,
         name: str,
         args: Any,
-        principal: Principal,
+        caller: Principal | Caller,
         *,
         origin: str | None = None,
         toolsets: frozenset[str] | None = None,
         read_only_url: bool = False,
         correlation_id: str | None = None,
+        finish: Finish | None = None,
     ) -> Outcome:
-        """Run one tool call end to end and return its outcome (errors included, never raised).
+        """Run one tool call end to end in one database hop; errors come back as outcomes, never raised.
 
-        `correlation_id` names an unexpected failure in the log and the result; HTTP passes its
-        X-Request-Id so the two match.
+        A `Caller` is authenticated inside the tool's own transaction. `finish(call, output)` runs in
+        that transaction too, after the handler; its result is `Outcome.extra`. `correlation_id` names
+        an unexpected failure in the log and the result; HTTP passes its X-Request-Id so the two match.
         """
         try:
             tool = self.lookup(name, toolsets)
-            typed = self.prepare(tool, args, principal, read_only_url)
+            typed = check(args, tool.input, writes=not tool.read_only)
             run = db.read if tool.read_only else db.write
-            output = await run(_execute, tool, typed, principal, origin)
-            return success(tool, output)
+            output, extra = await run(_execute, tool, typed, caller, read_only_url, origin, finish)
+            return success(tool, output, extra)
         except ToolError as error:
             return failure(error)
         except Exception:
@@ -296,9 +296,34 @@ class Registry:
             )
 
 
+def authorize(tool: Tool, typed: Any, principal: Principal, read_only_url: bool) -> None:
+    """Refuse a write through a read-only key or URL, then a call the role is not permitted."""
+    if not tool.read_only and (principal.read_only or read_only_url):
+        what = "API key" if principal.read_only else "URL (readonly=1)"
+        raise ToolError(
+            "forbidden",
+            f"This {what} is read-only: {tool.name} changes data and cannot be called with it."
+            " Use a key created without --read-only.",
+        )
+    if tool.permission is not None:
+        for group in tool.permission(typed):
+            if not any(principal.can(p) for p in group):
+                raise forbidden(group, principal.role_name)
+
+
 def _execute(
-    conn: sqlite3.Connection, tool: Tool, args: Any, principal: Principal, origin: str | None
-) -> Any:
+    conn: sqlite3.Connection,
+    tool: Tool,
+    args: Any,
+    caller: Principal | Caller,
+    read_only_url: bool,
+    origin: str | None,
+    finish: Finish | None,
+) -> tuple[Any, Any]:
+    principal = caller.verify(conn) if isinstance(caller, Caller) else caller
+    if principal is None:
+        raise ToolError("unauthorized", UNAUTHORIZED)
+    authorize(tool, args, principal, read_only_url)
     call = Call(principal, conn, tool.name, now_iso(), origin)
     output = tool.handler(call, args)
     if call.events:
@@ -311,7 +336,7 @@ def _execute(
             principal.oauth_client_id,
         )
         write_events(conn, actor, call.now, call.events)
-    return output
+    return output, (finish(call, output) if finish else None)
 
 
 # ---- "did you mean" ---------------------------------------------------------------

@@ -395,7 +395,7 @@ def _writes(path: Path, principal: Principal, batches: int = 30) -> None:
 
             def once(batch=batch) -> object:
                 typed = REGISTRY.prepare(spec, batch(), principal)
-                return in_transaction(copy, _execute, spec, typed, principal, None, write=True)
+                return in_transaction(copy, _execute, spec, typed, principal, False, None, None, write=True)
 
             times, _ = timed(once, batches)
             per_second = 100 / (statistics.median(times) / 1000)

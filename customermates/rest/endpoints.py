@@ -22,7 +22,7 @@ from customermates.rest.requests import (
     rewrite_error,
     shape_issues,
 )
-from customermates.rest.responses import OUTPUTS, Ctx, Failed, invoke, location
+from customermates.rest.responses import OUTPUTS, Ctx, Failed, full_records, invoke, location
 
 log = logging.getLogger("customermates.rest")
 
@@ -32,6 +32,7 @@ Endpoint = Callable[[Request], Awaitable[Response]]
 def bound_endpoint(registry: Registry, p: Plan) -> Endpoint:
     """The handler of one route: request -> arguments -> tool -> adapted result."""
     route, tool = p.route, p.tool
+    finish = full_records(route)
 
     async def endpoint(request: Request) -> Response:
         body = await json_object(request, not tool.read_only) if route.body else {}
@@ -43,10 +44,10 @@ def bound_endpoint(registry: Registry, p: Plan) -> Endpoint:
             issues += [i for i in shape_issues(p, args) if i.path not in taken]
             raise invalid(issues, "the request", not tool.read_only)
         ctx = Ctx(request, registry, route)
-        outcome = await ctx.invoke(tool.name, args)
+        outcome = await ctx.invoke(tool.name, args, finish)
         if outcome.is_error:
             return json_response(rewrite_error(outcome.structured, route), outcome.status)
-        data = await OUTPUTS[route.output](ctx, outcome.structured)
+        data = await OUTPUTS[route.output](ctx, outcome)
         return json_response(data, route.status, location(route, data))
 
     return endpoint

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
 from starlette.requests import Request
 
+from customermates.call import Call
 from customermates.crm.loading import load_records
 from customermates.errors import ToolError
-from customermates.registry import Outcome, Registry
+from customermates.registry import Finish, Outcome, Registry
 from customermates.rest.route import Route
 
 
@@ -20,14 +22,18 @@ class Failed(Exception):
         self.outcome = outcome
 
 
-async def invoke(request: Request, registry: Registry, name: str, args: Any) -> Outcome:
+async def invoke(
+    request: Request, registry: Registry, name: str, args: Any, finish: Finish | None = None
+) -> Outcome:
+    """The tool call of a request, authenticated inside the tool's own transaction."""
     return await registry.invoke(
         request.app.state.db,
         name,
         args,
-        request.state.principal,
+        request.state.caller,
         origin=str(request.base_url).rstrip("/"),
         correlation_id=request.state.request_id,
+        finish=finish,
     )
 
 
@@ -37,31 +43,37 @@ class Ctx:
     registry: Registry
     route: Route
 
-    async def invoke(self, name: str, args: Any) -> Outcome:
-        return await invoke(self.request, self.registry, name, args)
+    async def invoke(self, name: str, args: Any, finish: Finish | None = None) -> Outcome:
+        return await invoke(self.request, self.registry, name, args, finish)
 
 
-async def as_is(ctx: Ctx, data: dict[str, Any]) -> dict[str, Any]:
-    return data
+def full_records(route: Route) -> Finish | None:
+    """For `records` routes: the full records of the result's refs, read in the call's own transaction."""
+    if route.output != "records":
+        return None
+    entity = route.entity or ""
+
+    def load(call: Call, output: Any) -> list[dict[str, Any]]:
+        return load_records(call.conn, call.principal, entity, [ref.id for ref in output.items], True)
+
+    return load
 
 
-async def records(ctx: Ctx, data: dict[str, Any]) -> dict[str, Any]:
-    """Refs -> full records with notes, one query per relation kind; a wrapped route answers `{item, …}`."""
-    ids = [ref["id"] for ref in data["items"]]
-    request = ctx.request
-    rows = await request.app.state.db.read(load_records, request.state.principal, ctx.route.entity, ids, True)
-    by_id = {row["id"]: row for row in rows}
-    items = [by_id[i] for i in ids if i in by_id]
+async def as_is(ctx: Ctx, outcome: Outcome) -> dict[str, Any]:
+    return outcome.structured
+
+
+async def records(ctx: Ctx, outcome: Outcome) -> dict[str, Any]:
+    """Refs -> the full records read with the call; a wrapped route answers `{item, …}`."""
+    data, items = outcome.structured, outcome.extra
     if not ctx.route.wrap:
         return {k: (items if k == "items" else v) for k, v in data.items()}
-    if not items:
-        raise ToolError("not_found", f"The {ctx.route.entity} is gone; it was deleted meanwhile.")
     return {("item" if k == "items" else k): (items[0] if k == "items" else v) for k, v in data.items()}
 
 
-async def single(ctx: Ctx, data: dict[str, Any]) -> dict[str, Any]:
+async def single(ctx: Ctx, outcome: Outcome) -> dict[str, Any]:
     """One element -> `{item}`; an entity read gives the record with its notes and the type's columns."""
-    items = data.get("items") or []
+    items = outcome.structured.get("items") or []
     if not items:
         raise ToolError("not_found", f"Nothing found for {ctx.request.url.path}.")
     if ctx.route.entity is None:
@@ -80,7 +92,11 @@ async def _columns(ctx: Ctx) -> list[Any]:
     return outcome.structured["items"]
 
 
-OUTPUTS = {"as_is": as_is, "records": records, "single": single}
+OUTPUTS: dict[str, Callable[[Ctx, Outcome], Awaitable[dict[str, Any]]]] = {
+    "as_is": as_is,
+    "records": records,
+    "single": single,
+}
 
 
 def location(route: Route, data: dict[str, Any]) -> dict[str, str] | None:
