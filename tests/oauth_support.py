@@ -45,7 +45,7 @@ def submit_consent(
 
 def register(http: httpx.Client, **meta) -> dict:
     body = {"client_name": "Test client", "redirect_uris": [REDIRECT], "token_endpoint_auth_method": "none"}
-    reply = http.post("/oauth/register", json={**body, **meta})
+    reply = http.post("/oauth/register", json={k: v for k, v in {**body, **meta}.items() if v is not None})
     assert reply.status_code == 201, reply.text
     return reply.json()
 

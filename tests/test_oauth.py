@@ -213,7 +213,7 @@ def test_inactive_user_tokens_stop_at_once(tmp_path):
         ({"redirect_uris": []}, "invalid_redirect_uri"),
         ({"redirect_uris": "https://app.example/cb"}, "invalid_redirect_uri"),
         ({"grant_types": ["implicit"]}, "invalid_client_metadata"),
-        ({"grant_types": ["authorization_code", "client_credentials"]}, "invalid_client_metadata"),
+        ({"grant_types": ["client_credentials"]}, "invalid_client_metadata"),
         ({"response_types": ["token"]}, "invalid_client_metadata"),
         ({"token_endpoint_auth_method": "private_key_jwt"}, "invalid_client_metadata"),
         ({"client_name": ""}, "invalid_client_metadata"),
@@ -224,6 +224,14 @@ def test_bad_registration_metadata_is_refused_and_stores_nothing(server, http, m
     body = {"client_name": "Bad", "redirect_uris": [REDIRECT], **meta}
     oauth_error(http.post("/oauth/register", json=body), 400, code)
     assert count(server, "oauth_client") == before
+
+
+def test_registration_keeps_only_the_grant_types_served_and_says_so(http):
+    wanted = ["authorization_code", "refresh_token", "urn:ietf:params:oauth:grant-type:device_code"]
+    client = register(http, grant_types=wanted)
+    assert client["grant_types"] == ["authorization_code", "refresh_token"]
+    assert client["token_endpoint_auth_method"] == "none" and "client_secret" not in client
+    assert register(http, token_endpoint_auth_method=None)["client_secret"]  # RFC 7591 default: basic
 
 
 def test_registration_body_that_is_not_json_is_refused(http):

@@ -28,6 +28,9 @@ class Window:
         return len(self._recent(address)) >= self.limit
 
     def add(self, address: str) -> None:
+        if len(self._events) > 10_000:  # addresses that never came back: drop their stale entries
+            for seen in list(self._events):
+                self._recent(seen)
         self._recent(address)
         self._events[address].append(time.monotonic())
 

@@ -19,7 +19,7 @@ from customermates.oauth.errors import CORS, NO_STORE, error_reply
 from customermates.oauth.ratelimit import address
 
 MAX_BODY = 16 * 1024
-GRANT_TYPES = {"authorization_code", "refresh_token"}
+GRANT_TYPES_ORDER = ("authorization_code", "refresh_token")
 AUTH_METHODS = ("none", "client_secret_post", "client_secret_basic")
 
 
@@ -35,10 +35,11 @@ def checked_metadata(meta: object) -> dict:
         if problem:
             raise InvalidRedirectURIError(_ascii(problem))
     grants = meta.get("grant_types", ["authorization_code", "refresh_token"])
-    if not isinstance(grants, list) or "authorization_code" not in grants or set(grants) - GRANT_TYPES:
-        raise InvalidClientMetadataError(
-            "grant_types must include authorization_code and may add refresh_token; nothing else."
-        )
+    if not isinstance(grants, list) or "authorization_code" not in grants:
+        raise InvalidClientMetadataError("grant_types must include authorization_code.")
+    # RFC 7591 §3.2.1 lets the server replace what it does not serve (e.g. VS Code also asks for the
+    # device flow): keep the two grant types served here, and say so in the reply.
+    grants = [g for g in GRANT_TYPES_ORDER if g in grants]
     if meta.get("response_types", ["code"]) != ["code"]:
         raise InvalidClientMetadataError("response_types must be a list holding only code.")
     method = meta.get("token_endpoint_auth_method", "client_secret_basic")
