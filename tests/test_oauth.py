@@ -468,9 +468,18 @@ def test_serve_refuses_a_bad_lifetime_with_one_line(tmp_path):
     assert not (tmp_path / "crm.db").exists()
 
 
-def test_cli_oauth_commands_name_the_fix(tmp_path):
+def test_cli_lists_grants_with_last_use_and_names_the_fix(tmp_path):
     db = tmp_path / "crm.db"
     acme = make_tenant(db)
+    with running_server(db) as server, httpx.Client(base_url=server.url) as http:
+        _, issued = tokens(http, acme.key, access="read-only")
+        tokens(http, acme.key)  # a second grant, never used
+        assert http.post("/api/v1/mcp", json=PING, headers=bearer(issued["access_token"])).status_code == 200
+    listed = cli("oauth", "list", "--email", acme.email, db=db)  # the server flushed last use on stop
+    assert listed.returncode == 0, listed.stderr
+    used, unused = (line.split("\t") for line in listed.stdout.splitlines())
+    assert used[1:3] == ["Test client", "read-only"] and used[3] <= used[4]
+    assert unused[1:3] == ["Test client", "full"] and unused[4] == ""
     unknown = cli("oauth", "revoke", "--email", acme.email, "--grant", "nope", db=db)
     assert unknown.returncode == 1
     assert unknown.stderr.startswith(f"error: {acme.email} has no active OAuth grant 'nope'")

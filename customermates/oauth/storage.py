@@ -205,3 +205,8 @@ def revoke_grant(conn: sqlite3.Connection, user_id: str, grant_id: str) -> bool:
     if cursor.rowcount:
         conn.execute("DELETE FROM oauth_token WHERE grant_id = ?", (grant_id.strip().lower(),))
     return bool(cursor.rowcount)
+
+
+def touch_grants(conn: sqlite3.Connection, rows: list[tuple[str, str]]) -> None:
+    """Store buffered `(last_used_at, grant id)` pairs (ids of API keys among them match nothing)."""
+    conn.executemany("UPDATE oauth_grant SET last_used_at = ? WHERE id = ?", rows)
