@@ -17,7 +17,7 @@ import subprocess
 import threading
 import time
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, HTTPServer
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import httpx
@@ -125,6 +125,12 @@ class DevTools:
         os.close(self._out)
 
 
+def _location(browser: DevTools, session: str) -> str:
+    expression = "location.href + ' | ' + document.body.innerText.slice(0, 300)"
+    reply = browser.call("Runtime.evaluate", {"expression": expression, "returnByValue": True}, session)
+    return reply["result"].get("value", "?")
+
+
 @contextlib.contextmanager
 def callback_listener() -> Iterator[tuple[str, list[str]]]:
     """The client's redirect target on loopback: records each path it is sent to."""
@@ -141,7 +147,9 @@ def callback_listener() -> Iterator[tuple[str, list[str]]]:
         def log_message(self, *args):
             pass
 
-    server = HTTPServer(("127.0.0.1", free_port()), Handler)
+    # Threaded: Chromium may hold an idle pre-connected socket, which would block a one-at-a-time server.
+    server = ThreadingHTTPServer(("127.0.0.1", free_port()), Handler)
+    server.daemon_threads = True
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
@@ -177,12 +185,14 @@ def test_chromium_shows_the_consent_page_and_allow_redirects_with_a_code(chromiu
             )
             browser.call("Runtime.evaluate", {"expression": fill_and_allow}, session)
             deadline = time.monotonic() + 20
-            while not seen and time.monotonic() < deadline:
+            while not any(p.startswith("/callback?") for p in seen) and time.monotonic() < deadline:
                 time.sleep(0.05)
+            where = "" if any(p.startswith("/callback?") for p in seen) else _location(browser, session)
         finally:
             browser.close()
-        assert len(seen) == 1, "the browser never reached the client's redirect URI"
-        query = query_of(seen[0])
+        arrived = [p for p in seen if p.startswith("/callback?")]  # not a favicon request
+        assert len(arrived) == 1, f"the browser never reached the client's redirect URI; it shows {where}"
+        query = query_of(arrived[0])
         assert query["state"] == "st4te" and query["code"]
         form = {
             "grant_type": "authorization_code",
