@@ -65,9 +65,9 @@ def authenticate(conn: sqlite3.Connection, key: str | None, oauth: bool = False)
     if oauth and key and key.startswith(ACCESS_PREFIX):
         from customermates.oauth.storage import access_principal  # imports this module
 
-        principal, reason = access_principal(conn, key)
+        principal, why = access_principal(conn, key)
         if principal is None:
-            log.info("auth refused: %s", reason)
+            log.info("auth refused: %s", why)
         return principal
     if not key or not _KEY_SHAPE.match(key):
         log.info("auth refused: %s", "no key" if not key else "malformed key")
@@ -125,7 +125,9 @@ class LastUsed:
         self._pending: dict[str, str] = {}
         self._stamped: dict[str, float] = {}
 
-    def touch(self, key_id: str) -> None:
+    def touch(self, key_id: str | None) -> None:
+        if key_id is None:
+            return
         now = time.monotonic()
         if now - self._stamped.get(key_id, -120.0) >= 60.0:
             self._stamped[key_id] = now

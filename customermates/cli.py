@@ -201,8 +201,9 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--status", required=True, choices=["active", "inactive"])
     p.set_defaults(run=cmd_users_set_status)
 
-    oauth = sub.add_parser("oauth", help="list and revoke OAuth grants (apps signed in as a user)")
-    oauth = oauth.add_subparsers(dest="action", required=True)
+    oauth = sub.add_parser(
+        "oauth", help="list and revoke OAuth grants (apps signed in as a user)"
+    ).add_subparsers(dest="action", required=True)
     p = oauth.add_parser("list", parents=[db])
     p.add_argument("--email", required=True)
     p.set_defaults(run=cmd_oauth_list)

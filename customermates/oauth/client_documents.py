@@ -70,8 +70,9 @@ async def _pinned_address(host: str, port: int, insecure: bool) -> str:
 
 async def _download(url: str, insecure: bool) -> bytes:
     parts = urlsplit(url)
+    host = parts.hostname or ""  # _url_problem already refused a URL without a host
     port = parts.port or (443 if parts.scheme == "https" else 80)
-    address = await _pinned_address(parts.hostname, port, insecure)
+    address = await _pinned_address(host, port, insecure)
     shown = f"[{address}]" if ":" in address else address
     target = parts._replace(netloc=f"{shown}:{port}").geturl()
     headers = {"Host": parts.netloc, "Accept": "application/json"}
@@ -79,9 +80,7 @@ async def _download(url: str, insecure: bool) -> bytes:
     with anyio.fail_after(TIMEOUT):
         async with (
             httpx.AsyncClient(follow_redirects=False, timeout=TIMEOUT, trust_env=False) as client,
-            client.stream(
-                "GET", target, headers=headers, extensions={"sni_hostname": parts.hostname}
-            ) as reply,
+            client.stream("GET", target, headers=headers, extensions={"sni_hostname": host}) as reply,
         ):
             if reply.is_redirect:
                 raise DocumentError("redirects; the document must be served at its own URL")
