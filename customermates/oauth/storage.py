@@ -181,10 +181,11 @@ def access_principal(conn: sqlite3.Connection, token: str) -> tuple[Principal | 
     if row[7] != "active":
         return None, f"grant {row[1]} belongs to a user who is {row[7]}"
     perms = frozenset((row[11] or "").split(",")) - {""}
+    # No key id: the audit row names the user and, through oauth_client_id, the app.
     principal = Principal(
         row[5], row[6], row[8], row[9], bool(row[10]), perms, None, bool(row[3]), "mcp", row[1], row[2]
     )
-    return principal, ""
+    return principal, "accepted"
 
 
 def list_grants(conn: sqlite3.Connection, user_id: str) -> list[sqlite3.Row]:
