@@ -355,7 +355,14 @@ def _execute(
     call = Call(principal, conn, tool.name, now or now_iso(), origin)
     output = tool.handler(call, args)
     if call.events:
-        actor = Actor(principal.company_id, principal.user_id, principal.key_id, principal.source, tool.name)
+        actor = Actor(
+            principal.company_id,
+            principal.user_id,
+            principal.key_id,
+            principal.source,
+            tool.name,
+            principal.oauth_client_id,
+        )
         write_events(conn, actor, call.now, call.events)
     return output, (finish(call, output) if finish else None)
 
