@@ -173,6 +173,10 @@ class _RecordingConnection:
         return getattr(self._conn, name)
 
 
+SKIPPED = ("BEGIN", "BEGIN IMMEDIATE", "COMMIT")  # the replaying hop opens its own transaction
+_LOOKUP = "FROM api_key k"  # the credential's look-up: the references do not authenticate
+
+
 class _RecordingDatabase:
     """Stands in for `store.Database` in process: runs each unit of work at once and keeps its SQL."""
 
@@ -188,7 +192,7 @@ class _RecordingDatabase:
             result = fn(recording, *args)
         else:
             result = in_transaction(recording, fn, *args, write=write)
-        statements = [s for s in recording.log if s[1] not in ("BEGIN", "BEGIN IMMEDIATE", "COMMIT")]
+        statements = [s for s in recording.log if s[1] not in SKIPPED and _LOOKUP not in s[1]]
         self.hops.append({"fn": fn.__name__, "write": bool(write), "statements": statements})
         return result
 
@@ -224,7 +228,7 @@ async def record(db_path: Path, key: str, cases: list[Scenario], sample_id: str)
             headers = {**MCP_HEADERS, "x-api-key": key}
             response = await client.request(method, path, content=body or None, headers=headers)
             _check_ok(case, response.status_code, response.text)
-            hops = [h for h in recorder.hops if h["fn"] != "authenticate"]
+            hops = [h for h in recorder.hops if h["statements"]]
             ids = _generated_ids(hops, accounts | set(UUID.findall(body))) if case.writes else []
             plans[case.key] = {"hops": hops, "sample_id": sample_id, "generated": ids}
     conn.close()
