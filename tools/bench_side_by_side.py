@@ -505,13 +505,18 @@ def start(kind: str, db: Path, plans: Path, http: str, loop: str) -> Server:
     return server
 
 
-def cold_start(db: Path, runs: int = 3) -> tuple[float, float]:
-    """`python -m customermates serve` to the first /healthz 200, median of `runs`; and RSS then."""
+def cold_start(db: Path, plans: Path | None = None, runs: int = 3) -> tuple[float, float]:
+    """`python -m customermates serve` (or, given `plans`, the bare reference) to the first
+    /healthz 200, median of `runs`; and the RSS then."""
     times, rss = [], []
     for _ in range(runs):
         port = free_port()
-        cmd = ["taskset", "-c", SERVER_CORE, sys.executable, "-m", "customermates", "serve"]
-        proc = subprocess.Popen([*cmd, "--db", str(db), "--port", str(port)], env=_env(),
+        if plans is None:
+            cmd = [sys.executable, "-m", "customermates", "serve", "--db", str(db), "--port", str(port)]
+        else:
+            cmd = [sys.executable, __file__, "--serve", "bare", "--db", str(db), "--port", str(port)]
+            cmd += ["--plans", str(plans)]
+        proc = subprocess.Popen(["taskset", "-c", SERVER_CORE, *cmd], env=_env(),
                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
         try:
             times.append(wait_http(port, proc))
@@ -658,6 +663,11 @@ def main() -> None:
     parser.add_argument("--connections", type=int, default=16)
     parser.add_argument("--http", default="auto", choices=("auto", "h11", "httptools"))
     parser.add_argument("--loop", default="auto", choices=("auto", "asyncio", "uvloop"))
+    parser.add_argument(
+        "--compare-stacks",
+        action="store_true",
+        help="only MCP get_entities, ours and bare under h11+asyncio and under httptools+uvloop",
+    )
     parser.add_argument("--only", default="", help="comma list of scenario keys (get, filter, rest_get, …)")
     parser.add_argument("--serve", choices=("ours", "bare", "sdk"), help=argparse.SUPPRESS)
     parser.add_argument("--db", type=Path, help=argparse.SUPPRESS)
@@ -680,6 +690,8 @@ def run(opts) -> None:
         conn = connect(db)
         cases = scenarios(conn, company)
         conn.close()
+        if opts.compare_stacks:
+            opts.only = "get"
         if opts.only:
             cases = [c for c in cases if c.key in opts.only.split(",")]
         plans = asyncio.run(record(db, key, cases, ids[0]))
@@ -691,9 +703,12 @@ def run(opts) -> None:
 
         print(_context(opts))
         started = time.perf_counter()
+        if opts.compare_stacks:
+            return compare_stacks(wrk, folder, plans_path, cases[0], key, ids, opts)
         cold, cold_rss = cold_start(folder / "bare.db")
+        bare_cold, _ = cold_start(folder / "bare.db", plans_path)
         print(f"cold start `customermates serve` -> /healthz 200 (100,000 contacts): {cold * 1000:.0f} ms"
-              f" (median of 3); RSS then {cold_rss:.1f} MB")  # fmt: skip
+              f" (median of 3; the bare reference: {bare_cold * 1000:.0f} ms); RSS then {cold_rss:.1f} MB")  # fmt: skip
         servers: dict[str, Server] = {}
         try:
             for kind in ("ours", "bare", "sdk"):
@@ -711,6 +726,35 @@ def run(opts) -> None:
         print(f"\nrun took {time.perf_counter() - started:.0f} s")
         for s in servers.values():
             s.proc.wait(10)
+
+
+STACKS = (("h11", "asyncio"), ("httptools", "uvloop"))
+
+
+def compare_stacks(wrk, folder, plans_path, case, key, ids, opts) -> None:
+    """Ours and bare under each HTTP stack, the four back to back, twice over (same run, same data)."""
+    servers = {}
+    try:
+        for http, loop in STACKS:
+            for kind in ("ours", "bare"):
+                servers[(kind, http)] = start(kind, folder / f"{kind}.db", plans_path, http, loop)
+        figures: dict[tuple[str, str], list[Figures]] = {k: [] for k in servers}
+        for _ in range(2):
+            for (kind, http), server in servers.items():
+                script = lua_script(case, kind, key, ids, folder)
+                drive(wrk, script, server.port, opts.warmup or 1, opts.connections)
+                figures[(kind, http)].append(drive(wrk, script, server.port, opts.seconds, opts.connections))
+    finally:
+        for s in servers.values():
+            s.proc.terminate()
+    print(f"\nMCP get_entities, {opts.connections} connections, best of 2 per cell")
+    print(f"{'stack':22} {'ours req/s':>10} {'bare req/s':>10} {'ours/bare':>9}")
+    for http, loop in STACKS:
+        ours = max(f.rps for f in figures[("ours", http)])
+        bare = max(f.rps for f in figures[("bare", http)])
+        print(f"{http + ' + ' + loop:22} {ours:10.0f} {bare:10.0f} {ours / bare:9.2f}")
+    for s in servers.values():
+        s.proc.wait(10)
 
 
 def _load(wrk, servers, cases, key, ids, folder, opts) -> list[Row]:
