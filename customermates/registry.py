@@ -149,9 +149,6 @@ class Tool:
     idempotent: bool = False
     text_as_json: bool = False
     rest: tuple[Route, ...] = ()
-    # A read of a bounded handful of rows by key: runs on the event loop, without the thread hop that
-    # would cost more than its statements (tools/bench_hop.py). Only for read_only tools.
-    short: bool = False
 
     def listing(self) -> dict[str, Any]:
         return {
@@ -290,7 +287,7 @@ class Registry:
         try:
             tool = self.lookup(name, toolsets)
             typed = check(args, tool.input, writes=not tool.read_only)
-            run = db.read_here if tool.short else db.read if tool.read_only else db.write
+            run = db.read if tool.read_only else db.write
             output, extra = await run(_execute, tool, typed, caller, read_only_url, origin, finish)
             return success(tool, output, extra)
         except ToolError as error:

@@ -6,6 +6,9 @@ On the query benchmark's data set (100,000 contacts): the time of a `get_entitie
 contact (`load_records` in a read transaction) run in the calling thread, the same through
 `Database.read` (one aiosqlite hop), and an empty unit of work through the hop (its own cost).
 Sequential calls from one coroutine: per-call latency, not throughput. Prints one table.
+
+In process the hop costs ~0.1 ms of a ~0.2 ms load, but reads run on the event loop instead measured
+3x slower in the server under wrk (docs/benchmarks.md), so reads keep their hop.
 """
 
 from __future__ import annotations

@@ -15,8 +15,8 @@ scenario, so every ratio is taken in one run on one machine:
 "The statements" are exactly what ours runs for the request: before the load, each scenario's
 request goes once through our app in process on a recording connection, and every database hop
 it makes (authentication aside; the references do not authenticate) is saved with its SQL and
-parameters. A reference replays those hops (same `Database` pool, one thread hop each or none
-where ours makes none, the same transactions) with the request's own values put in: the id asked for, fresh ids for new rows.
+parameters. A reference replays those hops (same `Database` pool, one thread hop each, the same
+transactions) with the request's own values put in: the id asked for, fresh ids for new rows.
 All three run uvicorn with the same `--http`/`--loop` choice. wrk is installed with apt when missing.
 Figures are for the machine at hand (2 cores shared with whatever else runs): read the ratios.
 """
@@ -184,7 +184,7 @@ class _RecordingDatabase:
         self.conn = conn
         self.hops: list[dict[str, Any]] = []
 
-    async def _hop(self, fn, args, write: bool | None, here: bool = False):
+    async def _hop(self, fn, args, write: bool | None):
         from customermates.store.database import in_transaction
 
         recording = _RecordingConnection(self.conn)
@@ -193,14 +193,11 @@ class _RecordingDatabase:
         else:
             result = in_transaction(recording, fn, *args, write=write)
         statements = [s for s in recording.log if s[1] not in SKIPPED and _LOOKUP not in s[1]]
-        self.hops.append({"fn": fn.__name__, "write": bool(write), "here": here, "statements": statements})
+        self.hops.append({"fn": fn.__name__, "write": bool(write), "statements": statements})
         return result
 
     async def read(self, fn, *args):
         return await self._hop(fn, args, False)
-
-    async def read_here(self, fn, *args):
-        return await self._hop(fn, args, False, here=True)
 
     async def write(self, fn, *args):
         return await self._hop(fn, args, True)
@@ -288,7 +285,7 @@ class Replayer:
         out = []
         for hop in plan["hops"]:
             statements = _substitute(hop["statements"], pairs) if pairs else hop["statements"]
-            run = self.db.write if hop["write"] else self.db.read_here if hop["here"] else self.db.read
+            run = self.db.write if hop["write"] else self.db.read
             out.append(await run(_replay, statements))
         return out
 

@@ -240,7 +240,6 @@ TOOLS = [
         read_only=True,
         idempotent=True,
         rest=GET_ROUTES,
-        short=True,
     ),
     Tool(
         "update_entity_notes",

@@ -77,7 +77,6 @@ class Database:
 
     def __init__(self, path: Path, writer: aiosqlite.Connection, readers: list[aiosqlite.Connection]):
         self.path = path
-        self._here = connect(path)  # used only from the event loop's thread, by `read_here`
         self._writer = writer
         self._write_lock = anyio.Lock()
         self._readers = readers
@@ -110,12 +109,6 @@ class Database:
             finally:
                 self._idle.append(conn)
 
-    async def read_here(self, fn: Callable[..., T], *args: Any) -> T:
-        """`read`, but in the calling thread: for reads known to be short, where the hop to a reader
-        thread costs more than the statements (~0.1 ms, tools/bench_hop.py). It blocks the event loop
-        while it runs, so it is for bounded look-ups by key only (`Tool.short`)."""
-        return in_transaction(self._here, fn, *args, write=False)
-
     async def run(self, fn: Callable[..., T], *args: Any) -> T:
         """Run `fn(conn, *args)` on a reader without opening a transaction (e.g. online backup)."""
         async with self._reader_slots:
@@ -128,4 +121,3 @@ class Database:
     async def close(self) -> None:
         for conn in [self._writer, *self._readers]:
             await conn.close()
-        self._here.close()
