@@ -487,10 +487,20 @@ def _env() -> dict[str, str]:
     return {**os.environ, "PYTHONPATH": str(ROOT), "CUSTOMERMATES_LOG_LEVEL": "warning"}
 
 
-def start(kind: str, db: Path, plans: Path, http: str, loop: str) -> Server:
+BASE_LAUNCH = (
+    "import sys, uvicorn; sys.path.insert(0, sys.argv[1]); from customermates.app import create_app;"
+    " uvicorn.run(create_app(sys.argv[2]), host='127.0.0.1', port=int(sys.argv[3]), log_level='warning',"
+    " access_log=False, http=sys.argv[4], loop=sys.argv[5])"
+)
+
+
+def start(kind: str, db: Path, plans: Path, http: str, loop: str, base: Path | None = None) -> Server:
     port = free_port()
     cmd = ["taskset", "-c", SERVER_CORE, sys.executable, __file__, "--serve", kind, "--db", str(db)]
     cmd += ["--port", str(port), "--plans", str(plans), "--http", http, "--loop", loop]
+    if kind == "base":  # the same launch as ours, importing the other checkout
+        cmd = ["taskset", "-c", SERVER_CORE, sys.executable, "-c", BASE_LAUNCH, str(base), str(db), str(port)]
+        cmd += [http, loop]
     with open(Path(plans).parent / f"{kind}.log", "w") as log:
         proc = subprocess.Popen(cmd, env=_env(), stdout=subprocess.DEVNULL, stderr=log)
     try:
@@ -564,7 +574,7 @@ def _lua_string(text: str) -> str:
 
 def lua_script(case: Scenario, kind: str, key: str, ids: list[str], folder: Path) -> Path:
     method, path, body = case.request()
-    headers = {**MCP_HEADERS, "x-api-key": key} if kind == "ours" else dict(MCP_HEADERS)
+    headers = {**MCP_HEADERS, "x-api-key": key} if kind in ("ours", "base") else dict(MCP_HEADERS)
     if method == "GET":
         headers.pop("content-type")
     text = LUA % {
@@ -619,7 +629,11 @@ def fmt_row(row: Row) -> str:
     vs_bare = f"{ours.rps / bare.rps:6.2f}" if ours and bare else f"{'-':>6}"
     vs_sdk = f"{ours.rps / sdk.rps:6.2f}" if ours and sdk else f"{'-':>6}"
     name = ("MCP " if not row.case.rest else "REST ") + row.case.title
-    return f"{name[:46]:46} {row.connections:3d} | " + " | ".join(cells) + f" | {vs_bare} {vs_sdk}"
+    line = f"{name[:46]:46} {row.connections:3d} | " + " | ".join(cells) + f" | {vs_bare} {vs_sdk}"
+    base = row.by_kind.get("base")
+    if base:
+        line += f" | {base.rps:8.0f} {base.p50:6.2f} {base.p99:7.2f} {ours.rps / base.rps:6.2f}"
+    return line
 
 
 HEADER = (
@@ -668,6 +682,11 @@ def main() -> None:
         action="store_true",
         help="only MCP get_entities, ours and bare under h11+asyncio and under httptools+uvloop",
     )
+    parser.add_argument(
+        "--base",
+        type=Path,
+        help="another checkout (e.g. `git archive main | tar -x -C DIR`): its server runs as a 4th column",
+    )
     parser.add_argument("--only", default="", help="comma list of scenario keys (get, filter, rest_get, …)")
     parser.add_argument("--serve", choices=("ours", "bare", "sdk"), help=argparse.SUPPRESS)
     parser.add_argument("--db", type=Path, help=argparse.SUPPRESS)
@@ -697,7 +716,7 @@ def run(opts) -> None:
         plans = asyncio.run(record(db, key, cases, ids[0]))
         plans_path = folder / "plans.json"
         plans_path.write_text(json.dumps(plans))
-        for kind in ("bare", "sdk"):
+        for kind in ("bare", "sdk", "base"):
             shutil.copyfile(db, folder / f"{kind}.db")
         import uvicorn.config  # noqa: F401  (which stack "auto" picks)
 
@@ -711,8 +730,10 @@ def run(opts) -> None:
               f" (median of 3; the bare reference: {bare_cold * 1000:.0f} ms); RSS then {cold_rss:.1f} MB")  # fmt: skip
         servers: dict[str, Server] = {}
         try:
-            for kind in ("ours", "bare", "sdk"):
-                servers[kind] = start(kind, folder / f"{kind}.db", plans_path, opts.http, opts.loop)
+            for kind in ("ours", "bare", "sdk", "base") if opts.base else ("ours", "bare", "sdk"):
+                servers[kind] = start(
+                    kind, folder / f"{kind}.db", plans_path, opts.http, opts.loop, opts.base
+                )
             rows = _load(wrk, servers, cases, key, ids, folder, opts)
         finally:
             for s in servers.values():
@@ -762,10 +783,13 @@ def _load(wrk, servers, cases, key, ids, folder, opts) -> list[Row]:
     passes = [(c, opts.connections) for c in cases]
     # Latency at one client, and p99 at 32 connections, for the MCP read that matters most.
     passes += [(c, n) for c in cases if c.key == "get" for n in (1, 32)]
-    print(f"\n{HEADER}")
+    extra = f" | {'base req/s':>8} {'p50':>6} {'p99':>7} {'/base':>6}" if "base" in servers else ""
+    print(f"\n{HEADER}{extra}")
     for case, connections in passes:
         row = Row(case, connections)
         kinds = ("ours", "bare") if case.rest else ("ours", "bare", "sdk")
+        if "base" in servers:
+            kinds = ("base", *kinds)
         for kind in kinds:
             script = lua_script(case, kind, key, ids, folder)
             server = servers[kind]
@@ -784,7 +808,7 @@ def _smoke(case: Scenario, kind: str, port: int, key: str, record_id: str) -> No
     import httpx
 
     method, path, body = case.request()
-    headers = {**MCP_HEADERS, "x-api-key": key} if kind == "ours" else MCP_HEADERS
+    headers = {**MCP_HEADERS, "x-api-key": key} if kind in ("ours", "base") else MCP_HEADERS
     path, body = path.replace(ID_SLOT, record_id), body.replace(ID_SLOT, record_id)
     r = httpx.request(method, f"http://127.0.0.1:{port}{path}", content=body or None, headers=headers)
     _check_ok(case, r.status_code, f"{kind}: {r.text}")
