@@ -129,7 +129,7 @@ def _shape(objects: list) -> tuple | None:
     for obj in objects:
         if type(obj) is not dict or len(obj) != n or obj.keys() != keys:
             return None
-    fields = []
+    fields: list[tuple[str, tuple | None]] = []
     for key in keys:
         column = [obj[key] for obj in objects]
         if _all_primitive(column):
