@@ -514,3 +514,47 @@ def test_list_changes_filters_and_rest_routes(http, agent, server, tenant):
         and done.json()["message"] == "Undid 1 change on 1 record (deleted 1 contact)."
     )
     assert ok(http, "count_entity", {"entity": "contact"})["total"] == 1
+
+
+# ---- custom values ---------------------------------------------------------------------------------
+
+
+def column(http: httpx.Client, kind: str, entity: str, label: str, **extra) -> str:
+    arguments = {"entityType": entity, "label": label, **extra}
+    return ok(http, f"create_{kind}_custom_column", arguments)["item"]["id"]
+
+
+def test_custom_values_are_set_back_and_restored_with_their_record(http, agent):
+    stage = column(http, "plain", "contact", "Stage")
+    budget = column(http, "currency", "contact", "Budget", currency="eur")
+    old = column(http, "plain", "contact", "Old field")
+    values = [{"columnId": stage, "value": "Lead"}, {"columnId": budget, "value": 1500.5}]
+    bob, cara = make(
+        http,
+        "contact",
+        {"firstName": "Bob", "customFieldValues": values},
+        {
+            "firstName": "Cara",
+            "notes": "Tea.",
+            "customFieldValues": [*values, {"columnId": old, "value": "x"}],
+        },
+    )
+    before = everything(http)
+    ok(agent, "update_entity_custom_fields", {"entity": "contact", "items": [{"id": bob, "customFieldValues": [{"columnId": stage, "value": "Won"}, {"columnId": budget, "value": None}]}]})  # fmt: skip
+    ok(agent, "update_contacts", {"contacts": [{"id": cara, "customFieldValues": [{"columnId": stage, "value": "Cold"}]}]})  # fmt: skip
+    ok(agent, "delete_entities", {"entity": "contact", "ids": [cara]})
+    assert everything(http) != before
+    result = ok(http, "undo_changes", {"eventIds": [i["id"] for i in changes(http, apiKeyName="agent")]})
+    assert everything(http) == before
+    # A value of a column deleted since is dropped, and the message names the column.
+    ok(http, "delete_entities", {"entity": "contact", "ids": [cara]})
+    ok(http, "delete_custom_column", {"id": old})
+    deleted = changes(http, entity="contact", entityId=cara)[0]["id"]
+    result = ok(http, "undo_changes", {"eventIds": [deleted]})
+    assert result["message"].endswith("Dropped values of deleted custom columns: Old field.")
+    restored = get(http, "contact", cara, notes=True)
+    assert {v["label"]: v["value"] for v in restored["customFieldValues"]} == {
+        "Stage": "Lead",
+        "Budget": "1500.5",
+    }
+    assert restored["notes"] == "Tea."

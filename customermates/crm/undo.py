@@ -268,7 +268,7 @@ def _undo_update(run: Run, event: Event) -> None:
     changes.snapshot()
     _write_values(call, entity, [draft], {record_id: {"values": _stored(call, entity, record_id)}})
     if custom:
-        _write_custom(call, entity, draft)
+        custom_values.write(call, entity, [draft], created=False)
     plan.apply(call.conn)
     link_rows.recompute_totals(call.conn, plan.deals_with_new_terms() | repriced, changes.names("deal"))
     changes.finish()
@@ -454,7 +454,7 @@ def _undo_delete(run: Run, event: Event) -> None:
     changes.snapshot()
     _insert(call, entity, record_id, snapshot)
     if custom:
-        _write_custom(call, entity, Draft(event.path, record_id, {}, {}, custom))
+        custom_values.write(call, entity, [Draft(event.path, record_id, {}, {}, custom)], created=False)
     plan.apply(call.conn)
     link_rows.recompute_totals(call.conn, plan.deals_with_new_terms(), {record_id: snapshot.get("name", "")})
     changes.finish()
@@ -500,18 +500,6 @@ def _insert(call: Call, entity: str, record_id: str, snapshot: dict) -> None:
     )
     if entity == "contact":
         _write_emails(call, [(record_id, values["emails"])], replace=False)
-
-
-def _write_custom(call: Call, entity: str, draft: Draft) -> None:
-    """Column values through the custom-columns writer, as every write sets them.
-
-    Looked up at run time: a build without custom columns has no writer, and no event of it carries
-    custom values, so this is never reached there.
-    """
-    write = getattr(custom_values, "write", None)
-    if write is None:
-        raise RuntimeError("custom values to write, but this build has no custom columns")
-    write(call, entity, [draft], created=False)
 
 
 def _json(text: str | None) -> Any:
