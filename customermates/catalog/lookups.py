@@ -11,12 +11,15 @@ from typing import Annotated, Any
 import msgspec
 from msgspec import UNSET, Meta, UnsetType
 
+from customermates.call import Call
+from customermates.catalog.entity_routes import CONFIGURATION_ROUTES, SEARCH_ROUTES
 from customermates.crm import filters as fl
 from customermates.crm import queries as q
 from customermates.crm.model import ENTITY_TYPES, PLURAL, RELATIONS
 from customermates.crm.search import read_terms
 from customermates.errors import Issue, invalid
-from customermates.registry import Call, Tool, per_entity
+from customermates.permissions import read_groups
+from customermates.registry import Tool, reads_entity
 from customermates.shapes import Input, Page, PageSize, SearchTerm, total_pages
 
 Term = Annotated[
@@ -203,7 +206,7 @@ def _readable_types(args: Any) -> list[list[str]]:
     """Only explicitly named types must be readable; without `entities`, unreadable ones are skipped."""
     if args.entities is UNSET:
         return []
-    return [[f"{PLURAL[e]}.readAll", f"{PLURAL[e]}.readOwn"] for e in dict.fromkeys(args.entities)]
+    return read_groups(PLURAL[e] for e in args.entities)
 
 
 def _check_search(args: SearchAllInput) -> None:
@@ -253,9 +256,10 @@ TOOLS = [
         EntityConfiguration,
         get_entity_configuration,
         "core",
-        per_entity("readAll", "readOwn"),
+        reads_entity,
         read_only=True,
         idempotent=True,
+        rest=CONFIGURATION_ROUTES,
     ),
     Tool(
         "filter_entity",
@@ -268,9 +272,10 @@ TOOLS = [
         FilterResult,
         filter_entity,
         "core",
-        per_entity("readAll", "readOwn"),
+        reads_entity,
         read_only=True,
         idempotent=True,
+        rest=SEARCH_ROUTES,
     ),
     Tool(
         "count_entity",
@@ -282,7 +287,7 @@ TOOLS = [
         CountResult,
         count_entity,
         "core",
-        per_entity("readAll", "readOwn"),
+        reads_entity,
         read_only=True,
         idempotent=True,
     ),

@@ -6,7 +6,6 @@ request, so a revocation or deactivation made by the CLI in another process ends
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 import math
 import os
@@ -23,8 +22,9 @@ import anyio.lowlevel
 import msgspec
 from anyio.streams.memory import MemoryObjectSendStream
 
-from customermates.auth import LastUsed, Principal, authenticate, flush_last_used
+from customermates.auth import Caller, LastUsed, Principal, authenticate, flush_last_used
 from customermates.catalog import REGISTRY
+from customermates.errors import KeyRefused
 from customermates.mcp import dispatch as rpc
 from customermates.registry import TOOLSETS
 from customermates.store import Database, connect
@@ -50,14 +50,6 @@ REVOKED = (
 )
 FLUSH_SECONDS = 30
 _UNPARSABLE = object()
-
-
-class KeyRefused(Exception):
-    """The key failed its per-request check; carries the JSON-RPC error to send before exiting."""
-
-    def __init__(self, answer: dict[str, Any]):
-        super().__init__(answer["error"]["message"])
-        self.answer = answer
 
 
 def serve_stdio(db_path: Path, key: str | None, toolsets: frozenset[str] | None, read_only: bool) -> int:
@@ -184,11 +176,19 @@ class Session:
         if ident in self.cancelled:
             self.cancelled.discard(ident)
             return None
-        principal = await self.db.read(authenticate, self.key)
-        if principal is None:
+        # Every message re-checks the key (the CLI may revoke it meanwhile); a tool call does so
+        # inside its own transaction, anything else in a hop of its own.
+        caller = Caller(self.key)
+        who: Principal | Caller | None = caller
+        if message.get("method") != "tools/call":
+            who = await self.db.read(caller.verify)
+        answer = None if who is None else await self._dispatch(message, self._context(who, message))
+        if not caller.checked:  # the call was refused before its transaction (e.g. an unknown tool)
+            await self.db.read(caller.verify)
+        if caller.principal is None:
             raise KeyRefused(rpc.error(ident, rpc.INVALID_REQUEST, REVOKED))
-        self.last_used.touch(principal.key_id)
-        return await self._dispatch(message, self._context(principal, message))
+        self.last_used.touch(caller.principal.key_id)
+        return answer
 
     async def _dispatch(self, message: dict[str, Any], ctx: rpc.Context) -> dict[str, Any] | None:
         answer = None
@@ -200,10 +200,10 @@ class Session:
                 self.inflight = None
         return None if scope.cancel_called else answer
 
-    def _context(self, principal: Principal, message: dict[str, Any]) -> rpc.Context:
+    def _context(self, who: Principal | Caller, message: dict[str, Any]) -> rpc.Context:
         # stdio has no headers: the envelope's version plays the part of MCP-Protocol-Version.
         return rpc.Context(
-            dataclasses.replace(principal, source="mcp"),
+            who,
             self.db,
             REGISTRY,
             toolsets=self.toolsets,
