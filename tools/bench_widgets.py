@@ -24,10 +24,10 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from customermates.auth import Principal, authenticate  # noqa: E402
+from customermates.call import Call  # noqa: E402
 from customermates.catalog import REGISTRY  # noqa: E402
 from customermates.crm.model import SCALE  # noqa: E402
 from customermates.ids import new_id, now_iso  # noqa: E402
-from customermates.registry import Call  # noqa: E402
 from customermates.store import accounts as acc  # noqa: E402
 from customermates.store import connect  # noqa: E402
 from customermates.store.migrations import migrate, schema_dir  # noqa: E402
@@ -118,7 +118,7 @@ def call(
     typed = REGISTRY.prepare(spec, args, principal)
     conn.execute("BEGIN IMMEDIATE" if write else "BEGIN")
     try:
-        return spec.handler(Call(principal, conn, spec, now_iso()), typed)
+        return spec.handler(Call(principal, conn, spec.name, now_iso()), typed)
     finally:
         conn.execute("COMMIT")
 

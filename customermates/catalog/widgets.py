@@ -8,6 +8,7 @@ from typing import Annotated, Any, Literal
 import msgspec
 from msgspec import UNSET, Meta, UnsetType
 
+from customermates.call import Call
 from customermates.crm import queries as q
 from customermates.crm import widget_data as wd
 from customermates.crm import widget_rows as rows
@@ -16,7 +17,8 @@ from customermates.crm.inputs import EntityType
 from customermates.errors import ToolError, forbidden, not_found
 from customermates.ids import new_id
 from customermates.record_diff import diff
-from customermates.registry import Call, Tool
+from customermates.registry import Tool
+from customermates.rest.route import LIST_QUERY, Route
 from customermates.shapes import Id, Input, Page, PageSize, SearchTerm, Timestamp, total_pages
 from customermates.validation import require_some
 
@@ -371,6 +373,7 @@ def delete_widget(call: Call, args: DeleteWidgetInput) -> Deleted:
     return Deleted(row.id, row.name, f'Deleted widget "{row.name}".')
 
 
+TAG, ONE = "Widgets", "/widgets/{id}"
 TOOLS = [
     Tool(
         "list_widgets",
@@ -382,6 +385,7 @@ TOOLS = [
         "widgets",
         read_only=True,
         idempotent=True,
+        rest=(Route("GET", "/widgets", "widgets_list", TAG, body=False, query=LIST_QUERY),),
     ),
     Tool(
         "get_widgets",
@@ -394,6 +398,7 @@ TOOLS = [
         "widgets",
         read_only=True,
         idempotent=True,
+        rest=(Route("GET", ONE, "widgets_get", TAG, body=False, path_field="ids", output="single"),),
     ),
     Tool(
         "create_widget",
@@ -407,6 +412,7 @@ TOOLS = [
         create_widget,
         "widgets",
         _creatable,
+        rest=(Route("POST", "/widgets", "widgets_create", TAG, status=201, location=ONE),),
     ),
     Tool(
         "update_widget",
@@ -418,6 +424,7 @@ TOOLS = [
         update_widget,
         "widgets",
         idempotent=True,
+        rest=(Route("PUT", ONE, "widgets_update", TAG, path_field="id"),),
     ),
     Tool(
         "delete_widget",
@@ -428,5 +435,6 @@ TOOLS = [
         delete_widget,
         "widgets",
         destructive=True,
+        rest=(Route("DELETE", ONE, "widgets_delete", TAG, body=False, path_field="id"),),
     ),
 ]
