@@ -23,3 +23,6 @@ CREATE INDEX widget_company_owner_created ON widget(company_id, owner_id, create
 -- Deleting a custom column finds the widgets grouped by it.
 CREATE INDEX widget_company_group_column ON widget(company_id, group_by_column_id)
     WHERE group_by_column_id IS NOT NULL;
+-- Deal aggregations lead with the company's deals in id order and probe each deal's links in that
+-- order; this index covers the walk and the value (and a deal's look-up by company and id).
+CREATE INDEX deal_company_id_value ON deal(company_id, id, total_value);
