@@ -452,3 +452,53 @@ def test_the_number_of_statements_is_the_same_over_10_and_2000_records(tmp_path)
     grow(2000)
     assert statements() == small
     crm.conn.close()
+
+
+# ---- REST and the published schemas ------------------------------------------------------------------
+
+
+def test_rest_routes_run_the_widget_tools(world):
+    http = world.http
+    body = BASE | {"entityType": "service", "aggregationType": "dealValue", "groupByType": "service"}
+    created = http.post("/api/v1/widgets", json=body)
+    assert created.status_code == 201, created.text
+    item = created.json()["item"]
+    assert created.headers["location"] == f"/api/v1/widgets/{item['id']}"
+    read = http.get(f"/api/v1/widgets/{item['id']}")
+    assert read.status_code == 200
+    assert read.json()["item"]["data"] == ok(http, "get_widgets", {"ids": [item["id"]]})["items"][0]["data"]
+    assert points(read.json()["item"]) == [("S1", 110), ("S2", 40), ("S3", 30)]
+    updated = http.put(f"/api/v1/widgets/{item['id']}", json={"groupByType": "none"})
+    assert updated.status_code == 200 and points(updated.json()["item"]) == [("Total", 180)]
+    refused = http.put(
+        f"/api/v1/widgets/{item['id']}", json={"aggregationType": "count", "dealFilters": DEAL_RULE}
+    )
+    assert refused.status_code == 400 and refused.json()["error"]["issues"][0]["path"] == "$.dealFilters"
+    listed = http.get("/api/v1/widgets", params={"searchTerm": "chart", "pageSize": 100}).json()
+    assert item["id"] in [w["id"] for w in listed["items"]]
+    assert http.delete(f"/api/v1/widgets/{item['id']}").status_code == 200
+    assert http.get(f"/api/v1/widgets/{item['id']}").status_code == 404
+
+
+def test_results_match_the_published_schemas(world):
+    from jsonschema import Draft202012Validator
+
+    body = {"jsonrpc": "2.0", "id": 1, "method": "tools/list", "params": {}}
+    tools = {t["name"]: t for t in world.http.post("/api/v1/mcp", json=body).json()["result"]["tools"]}
+
+    def call(name: str, arguments: dict) -> dict:
+        Draft202012Validator(tools[name]["inputSchema"]).validate(arguments)
+        out = ok(world.http, name, arguments)
+        Draft202012Validator(tools[name]["outputSchema"]).validate(out)
+        return out
+
+    config = BASE | {"entityType": "service", "aggregationType": "dealValue", "groupByType": "service",
+                     "dealFilters": _with_ids(ANN_ONLY, world.ids), "barColors": ["success3"]}  # fmt: skip
+    widget = call("create_widget", config)["item"]
+    call("get_widgets", {"ids": [widget["id"]]})
+    call("update_widget", {"id": widget["id"], "reverseXAxis": True})
+    call("list_widgets", {"searchTerm": "Chart"})
+    call("delete_widget", {"id": widget["id"]})
+    error = failure(world.http, "create_widget", BASE | {"entityType": "deal", "aggregationType": "count",
+                                                          "groupByType": "none", "barColors": ["pink"]})  # fmt: skip
+    assert error["issues"][0]["path"] == "$.barColors[0]" and "primary1" in error["issues"][0]["hint"]

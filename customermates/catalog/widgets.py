@@ -9,6 +9,7 @@ import msgspec
 from msgspec import UNSET, Meta, UnsetType
 
 from customermates.call import Call
+from customermates.crm import filters as fl
 from customermates.crm import queries as q
 from customermates.crm import widget_data as wd
 from customermates.crm import widget_rows as rows
@@ -32,44 +33,66 @@ DISPLAY_TYPES = (
     "doughnutChart",
     "radarChart",
 )
-CHART_COLORS = tuple(f"{tone}{i}" for tone in ("default", "primary", "secondary", "success", "warning", "danger")
-                     for i in (1, 2, 3))  # fmt: skip
 DEFAULT_COLORS = ["primary1", "primary2"]
 log = logging.getLogger("customermates.widgets")
 
 
-def _one_of(values: tuple[str, ...]) -> str:
-    return f"(one of: {', '.join(values)})"
-
-
 Aggregation = Annotated[
     Literal[AGGREGATIONS],  # type: ignore[valid-type]
-    Meta(description=f"count records, or sum their deals' value or quantity {_one_of(AGGREGATIONS)}."),
+    Meta(description="Count records or sum deals."),
 ]
 Grouping = Annotated[
     Literal[GROUPINGS],  # type: ignore[valid-type]
+    Meta(description="Per single-select option, per record, or one total."),
+]
+FOR_CLIENTS = "For the client."
+DisplayType = Annotated[Literal[DISPLAY_TYPES], Meta(description=FOR_CLIENTS)]  # type: ignore[valid-type]
+TONES = ("default", "primary", "secondary", "success", "warning", "danger")
+ChartColor = Annotated[
+    str,
     Meta(
-        description=f"One bar per option of a single-select column, per record, or one total {_one_of(GROUPINGS)}."
+        pattern=f"^({'|'.join(TONES)})[1-3]$",
+        extra={"format_hint": f'Use a tone ({", ".join(TONES)}) and a shade 1-3, e.g. "primary1".'},
     ),
 ]
-DisplayType = Annotated[Literal[DISPLAY_TYPES], Meta(description=_one_of(DISPLAY_TYPES))]  # type: ignore[valid-type]
-ChartColor = Literal[CHART_COLORS]  # type: ignore[valid-type]
-Colors = Annotated[list[ChartColor], Meta(max_length=18, description=f"Bar colours {_one_of(CHART_COLORS)}.")]
-Flip = Annotated[bool, Meta(description="Reverse the axis.")]
-WidgetName = Annotated[str, Meta(min_length=1, max_length=100, description="Chart title.")]
-ColumnId = Annotated[
-    Id | None, Meta(description="A single-select column of entityType; only with customColumn.")
-]
-FILTER_TEXT = (
-    "{field, operator, value} rules on TYPE records, AND-combined; fields and operators as when filtering "
-    'them, e.g. [{"field":"createdAt","operator":"gte","value":"2026-01-01"}].'
-)
+Colors = Annotated[list[ChartColor], Meta(max_length=18, description=FOR_CLIENTS)]
+Flip = Annotated[bool, Meta(description=FOR_CLIENTS)]
+WidgetName = Annotated[str, Meta(min_length=1, max_length=100)]
+ColumnId = Annotated[Id | None, Meta(description="From entityType's single-select columns.")]
+
+
+# Filter items as published: the rule's fields with short words (the list's description has the
+# example); the validator still checks each rule against the full rule type, whose errors list the
+# valid fields and operators. Deal rules say "as in entityFilters" instead of repeating them.
+_ENTITY_RULE = {
+    "properties": {
+        "field": {"type": "string", "description": "A filterable field or custom column id."},
+        "operator": {"enum": list(fl.OPERATORS)},
+        "value": {"description": "Array for in/notIn, [from, to] for between."},
+    }
+}
+_DEAL_RULE = {
+    "properties": {
+        "field": {"type": "string", "description": "As in entityFilters."},
+        "operator": {"type": "string"},
+        "value": {"description": "As in entityFilters."},
+    }
+}
 EntityFilters = Annotated[
-    list[q.FilterRule], Meta(max_length=20, description=FILTER_TEXT.replace("TYPE", "the entityType's"))
+    list[Annotated[q.FilterRule, Meta(extra_json_schema=_ENTITY_RULE)]],
+    Meta(
+        max_length=20,
+        description="Rules on entityType records, AND-combined, as record filters take them, e.g. "
+        '[{"field":"createdAt","operator":"gte","value":"2026-01-01"}].',
+    ),
 ]
 DealFilters = Annotated[
-    list[q.FilterRule],
-    Meta(max_length=20, description=FILTER_TEXT.replace("TYPE", "deal") + " They narrow the deals summed."),
+    list[Annotated[q.FilterRule, Meta(extra_json_schema=_DEAL_RULE)]],
+    Meta(
+        max_length=20,
+        description="As entityFilters, on deals (AND), narrowing the sums, e.g. "
+        '[{"field":"totalValue","operator":"gte","value":500}].',
+    ),
 ]
 
 
@@ -240,7 +263,7 @@ def get_widgets(call: Call, args: GetWidgetsInput) -> WidgetList:
 
 class CreateWidgetInput(Input, kw_only=True):
     name: WidgetName
-    entityType: EntityType
+    entityType: Annotated[EntityType, Meta(description="Fixed once created.")]
     aggregationType: Aggregation
     groupByType: Grouping
     groupByCustomColumnId: ColumnId = None
@@ -403,10 +426,9 @@ TOOLS = [
     Tool(
         "create_widget",
         "Create widget",
-        "Add a dashboard chart over one entityType that counts its records or sums their deals. Allowed: count "
-        "by none/customColumn (any type); dealValue by none/customColumn/the entityType itself (not task); "
-        "dealQuantity only for service. dealFilters only with dealValue/dealQuantity on non-deal widgets. "
-        "Returns the chart data.",
+        "Add a dashboard chart over one entityType. count: by none or "
+        "customColumn. dealValue: also by the entityType; not tasks. dealQuantity: services only. dealFilters: "
+        "deal sums, not deal widgets.",
         CreateWidgetInput,
         WidgetResult,
         create_widget,
