@@ -396,6 +396,31 @@ def delete_widget(call: Call, args: DeleteWidgetInput) -> Deleted:
     return Deleted(row.id, row.name, f'Deleted widget "{row.name}".')
 
 
+# ---- a deleted custom column ------------------------------------------------------------------------
+
+
+def forget_column(call: Call, column: Any) -> list[str]:
+    """Deleting a custom column deletes the widgets grouped by it and drops its rules from other filters."""
+    gone, changed = rows.forget_column(call.conn, call.company_id, column.id, call.now)
+    for row in gone:
+        call.event("widget", row.id, "widget.deleted", snapshot=_config(row))
+    for before, after in changed:
+        call.event("widget", after.id, "widget.updated", diff(_config(before), _config(after)))
+    return [row.id for row in gone]
+
+
+def _on_column_delete() -> None:
+    """Register with delete_custom_column (custom columns may not be built in this checkout)."""
+    try:
+        from customermates.crm import column_admin
+    except ImportError:
+        return
+    if forget_column not in column_admin.ON_DELETE:
+        column_admin.ON_DELETE.append(forget_column)
+
+
+_on_column_delete()
+
 TAG, ONE = "Widgets", "/widgets/{id}"
 TOOLS = [
     Tool(

@@ -109,32 +109,31 @@ def page(
 
 def forget_column(
     conn: sqlite3.Connection, company_id: str, column_id: str, now: str
-) -> tuple[list[Row], list[Row]]:
-    """Call when a custom column is deleted, in its transaction: (deleted widgets, widgets whose filters changed).
+) -> tuple[list[Row], list[tuple[Row, Row]]]:
+    """A custom column is being deleted: (widgets grouped by it, now deleted; (before, after) of filter edits).
 
-    Widgets grouped by the column are deleted; rules on the column leave every other widget's filters.
-    The caller records the audit events (it knows the operation).
+    Rules whose field is the column leave every other widget's filters. The caller records events.
     """
+    column_id = column_id.lower()
     grouped = conn.execute(
         f"SELECT {_COLUMNS} FROM widget WHERE company_id = ? AND group_by_column_id = ?",
         (company_id, column_id),
     ).fetchall()
-    gone = [_row(r) for r in grouped]
     conn.execute(
         "DELETE FROM widget WHERE company_id = ? AND group_by_column_id = ?", (company_id, column_id)
     )
     mentioning = conn.execute(
         f"SELECT {_COLUMNS} FROM widget WHERE company_id = ?"
-        " AND (instr(entity_filters, ?) > 0 OR instr(deal_filters, ?) > 0)",
+        " AND (instr(lower(entity_filters), ?) > 0 OR instr(lower(deal_filters), ?) > 0)",
         (company_id, column_id, column_id),
     ).fetchall()
     changed = []
     for raw in mentioning:
-        row = _row(raw)
-        row.entity_filters = [r for r in row.entity_filters if r.get("field") != column_id]
-        row.deal_filters = [r for r in row.deal_filters if r.get("field") != column_id]
-        if _row(raw) != row:
-            row.updated_at = now
-            update(conn, company_id, row)
-            changed.append(row)
-    return gone, changed
+        before, after = _row(raw), _row(raw)
+        after.entity_filters = [r for r in before.entity_filters if str(r.get("field")).lower() != column_id]
+        after.deal_filters = [r for r in before.deal_filters if str(r.get("field")).lower() != column_id]
+        if (after.entity_filters, after.deal_filters) != (before.entity_filters, before.deal_filters):
+            after.updated_at = now
+            update(conn, company_id, after)
+            changed.append((before, after))
+    return [_row(r) for r in grouped], changed
