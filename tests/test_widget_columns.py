@@ -89,8 +89,8 @@ def test_grouped_by_a_single_select_column(world, entity, aggregation, column, e
 def test_options_carry_their_value_and_colour(world):
     widget = create(world.http, entityType="contact", aggregationType="count", groupByType="customColumn",
                     groupByCustomColumnId=world.ids["Segment"])  # fmt: skip
-    options = {o["label"]: o for o in ok(world.http, "list_custom_columns", {"entityType": "contact"})["items"][0]
-               ["options"]}  # fmt: skip
+    [column] = ok(world.http, "list_custom_columns", {"entityType": "contact"})["items"]
+    options = {o["label"]: o for o in column["options"]["options"]}
     by_label = {p["label"]: p for p in widget["data"]}
     assert by_label["A"] == {"key": options["A"]["value"], "label": "A", "value": 1, "optionColor": "success"}
     assert by_label["No Group"] == {"key": "__empty__", "label": "No Group", "value": 1}

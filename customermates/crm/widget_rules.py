@@ -257,16 +257,10 @@ def _filters(
     """Exactly what filter_entity checks for these rules; relation ids must be in the caller's scope."""
     if not rules:
         return
-    paths = q.Paths(filters=at)
-    try:
-        checked = q.check(principal, q.Query(entity, filters=rules), paths)
+    try:  # the query engine checks the rules (custom columns included) and resolves their ids
+        q.plan_query(conn, principal, q.Query(entity, filters=list(rules)), paths=q.Paths(filters=at))
     except ToolError as error:
-        found.invalid += error.issues
-        return
-    try:
-        q.resolve(conn, principal, checked.rules, paths, stored=False)
-    except ToolError as error:
-        found.missing += error.issues
+        (found.missing if error.code == "not_found" else found.invalid).extend(error.issues)
 
 
 def check(conn: sqlite3.Connection, principal: Principal, config: Config) -> None:
