@@ -26,3 +26,5 @@ CREATE INDEX widget_company_group_column ON widget(company_id, group_by_column_i
 -- Deal aggregations lead with the company's deals in id order and probe each deal's links in that
 -- order; this index covers the walk and the value (and a deal's look-up by company and id).
 CREATE INDEX deal_company_id_value ON deal(company_id, id, total_value);
+-- Service deal value and quantity read each service's links with their quantity from the index alone.
+CREATE INDEX link_deal_service_right_quantity ON link_deal_service(right_id, left_id, quantity);
