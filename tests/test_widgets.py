@@ -91,6 +91,7 @@ def world(tmp_path_factory) -> Iterator[World]:
 # ---- computed data: every aggregation x grouping on the worked example --------------------------------
 
 ANN_ONLY = [{"field": "contactIds", "operator": "in", "value": ["<Ann>"]}]
+ON_D2 = [{"field": "dealIds", "operator": "in", "value": ["<D2>"]}]  # records linked to D2
 NOT_ANN = [{"field": "contactIds", "operator": "notIn", "value": ["<Ann>"]}]
 CASES = [
     ("contact", "count", "none", {}, [("Total", 3)]),
@@ -112,6 +113,10 @@ CASES = [
     ("service", "dealValue", "service", {"dealFilters": ANN_ONLY}, [("S1", 60), ("S2", 40)]),
     ("service", "dealQuantity", "none", {"entityFilters": [{"field": "amount", "operator": "lt", "value": 20}]},
      [("Total", 19)]),
+    ("organization", "dealValue", "organization", {"entityFilters": ON_D2}, [("Orbit", 150), ("Nadir", 50)]),
+    ("organization", "dealValue", "none", {"entityFilters": ON_D2}, [("Total", 150)]),
+    ("contact", "dealValue", "contact", {"entityFilters": ON_D2}, [("Bob", 150)]),
+    ("contact", "dealValue", "none", {"entityFilters": ON_D2, "dealFilters": NOT_ANN}, [("Total", 50)]),
     ("task", "count", "none", {}, [("Total", 0)]),
     ("contact", "count", "none", {"entityFilters": [{"field": "dealIds", "operator": "isNull"}]}, [("Total", 1)]),
 ]  # fmt: skip
