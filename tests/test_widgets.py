@@ -249,6 +249,8 @@ def test_get_widgets_reports_missing_ids_and_fails_when_all_are(world):
     error = failure(world.http, "get_widgets", {"ids": [stranger]})
     assert error["code"] == "not_found" and error["issues"][0]["path"] == "$.ids[0]"
     assert failure(world.http, "delete_widget", {"id": stranger})["code"] == "not_found"
+    twice = failure(world.http, "get_widgets", {"ids": [widget["id"], widget["id"]]})
+    assert twice["code"] == "invalid_input" and twice["issues"][0]["path"] == "$.ids[1]"
 
 
 # ---- the combination rules -----------------------------------------------------------------------------

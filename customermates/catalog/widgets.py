@@ -15,7 +15,7 @@ from customermates.crm import widget_data as wd
 from customermates.crm import widget_rows as rows
 from customermates.crm import widget_rules as rules
 from customermates.crm.inputs import EntityType
-from customermates.errors import ToolError, forbidden, not_found
+from customermates.errors import Issue, ToolError, forbidden, invalid, not_found
 from customermates.ids import new_id
 from customermates.record_diff import diff
 from customermates.registry import Tool
@@ -249,8 +249,21 @@ def _not_found(ids: list[tuple[str, str]]) -> ToolError:
     return not_found([(path, "widget", ident) for path, ident in ids], "list_widgets")
 
 
+def _repeats(ids: list[str]) -> None:
+    first: dict[str, int] = {}
+    issues = []
+    for i, ident in enumerate(ids):
+        if ident in first:
+            issues.append(Issue(f"$.ids[{i}]", f"{ident} is listed twice (also $.ids[{first[ident]}])",
+                                "List each id once."))  # fmt: skip
+        first.setdefault(ident, i)
+    if issues:
+        raise invalid(issues, writes=False)
+
+
 def get_widgets(call: Call, args: GetWidgetsInput) -> WidgetList:
-    unique = list(dict.fromkeys(args.ids))
+    _repeats(args.ids)
+    unique = args.ids
     found = rows.load(call.conn, call.company_id, unique)
     missing = [i for i in unique if i not in found]
     if not found:
