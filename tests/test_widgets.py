@@ -196,6 +196,14 @@ def test_a_read_own_reader_sees_their_own_records_the_owner_all(tmp_path):
             without = ok(reader, "get_widgets", {"ids": [deals["id"]]})["items"][0]
             assert without["data"] == [] and "deals" in without["dataError"]
             assert without["aggregationType"] == "dealValue"
+            refused = failure(reader, "create_widget", BASE | {"entityType": "contact", "aggregationType": "dealValue",
+                                                               "groupByType": "none"})  # fmt: skip
+            assert refused["code"] == "forbidden" and "deals.readAll" in refused["message"]
+            mine = create(reader, entityType="contact", aggregationType="count", groupByType="none")
+            second = create(
+                reader, name="Second", entityType="contact", aggregationType="count", groupByType="none"
+            )
+            assert [w["id"] for w in ok(reader, "list_widgets", {})["items"]] == [second["id"], mine["id"]]
 
 
 # ---- ownership and tenancy -----------------------------------------------------------------------------
