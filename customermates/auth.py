@@ -109,7 +109,9 @@ class LastUsed:
         self._pending: dict[str, str] = {}
         self._stamped: dict[str, float] = {}
 
-    def touch(self, key_id: str) -> None:
+    def touch(self, key_id: str | None) -> None:
+        if key_id is None:
+            return
         now = time.monotonic()
         if now - self._stamped.get(key_id, -120.0) >= 60.0:
             self._stamped[key_id] = now

@@ -37,6 +37,7 @@ from customermates.nearest import closest, ranked
 from customermates.permissions import CRM_RESOURCES, read_groups
 from customermates.rest.plan import Plan, plan
 from customermates.rest.route import Route
+from customermates.store.database import in_transaction
 from customermates.validation import check
 
 log = logging.getLogger("customermates.tools")
@@ -303,6 +304,18 @@ class Registry:
                 )
             )
 
+    def run(
+        self, conn: sqlite3.Connection, name: str, args: Any, principal: Principal, now: str | None = None
+    ) -> Any:
+        """One call on an open connection in a transaction of its own, as `invoke` runs it in the
+        database thread (for in-process tools and tests); raises `ToolError`, and then writes nothing."""
+        tool = self.lookup(name)
+        typed = check(args, tool.input, writes=not tool.read_only)
+        output, _ = in_transaction(
+            conn, _execute, tool, typed, principal, False, None, None, now, write=not tool.read_only
+        )
+        return output
+
 
 def authorize(tool: Tool, typed: Any, principal: Principal, read_only_url: bool) -> None:
     """Refuse a write through a read-only key or URL, then a call the role is not permitted."""
@@ -327,12 +340,13 @@ def _execute(
     read_only_url: bool,
     origin: str | None,
     finish: Finish | None,
+    now: str | None = None,
 ) -> tuple[Any, Any]:
     principal = caller.verify(conn) if isinstance(caller, Caller) else caller
     if principal is None:
         raise ToolError("unauthorized", UNAUTHORIZED)
     authorize(tool, args, principal, read_only_url)
-    call = Call(principal, conn, tool.name, now_iso(), origin)
+    call = Call(principal, conn, tool.name, now or now_iso(), origin)
     output = tool.handler(call, args)
     if call.events:
         actor = Actor(principal.company_id, principal.user_id, principal.key_id, principal.source, tool.name)

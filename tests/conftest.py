@@ -14,10 +14,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
+import msgspec
 import pytest
 import uvicorn
 
 from customermates.app import create_app
+from customermates.catalog import REGISTRY
 from customermates.store import accounts as acc
 from customermates.store import connect
 from customermates.store.database import in_transaction
@@ -114,6 +116,24 @@ def server(db_path: Path, tenant: Tenant) -> Iterator[Server]:
         yield srv
 
 
+@dataclass
+class Shared:
+    server: Server
+    tenant: Tenant
+
+
+@pytest.fixture(scope="module")
+def shared(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Shared]:
+    """One server and tenant for a whole module whose tests change nothing another test reads.
+
+    A module opts in by defining `server`, `tenant` (and so `http`) from it; see test_openapi.py.
+    """
+    db = tmp_path_factory.mktemp("shared") / "crm.db"
+    tenant = make_tenant(db)
+    with running_server(db) as srv:
+        yield Shared(srv, tenant)
+
+
 @pytest.fixture
 def http(server: Server, tenant: Tenant) -> Iterator[httpx.Client]:
     with httpx.Client(base_url=server.url, headers={"x-api-key": tenant.key}, timeout=30) as client:
@@ -135,9 +155,13 @@ def call_tool(client: httpx.Client, name: str, arguments: dict | None = None) ->
 
 
 def ok(client: httpx.Client, name: str, arguments: dict | None = None) -> dict:
+    """A successful tool call's structuredContent, decoded against the tool's declared output type, so
+    a handler whose output drifts from its outputSchema fails every test that calls it."""
     result = call_tool(client, name, arguments)
     assert result["isError"] is False, result["content"][0]["text"]
-    return result["structuredContent"]
+    structured = result["structuredContent"]
+    msgspec.json.decode(msgspec.json.encode(structured), type=REGISTRY.tools[name].output, strict=True)
+    return structured
 
 
 def err(client: httpx.Client, name: str, arguments: dict | None = None) -> dict:

@@ -29,7 +29,6 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from customermates.auth import Principal, authenticate  # noqa: E402
-from customermates.call import Call  # noqa: E402
 from customermates.catalog import REGISTRY  # noqa: E402
 from customermates.crm import queries as q  # noqa: E402
 from customermates.crm.model import SEARCH_BODY, display_name, last_key, name_key  # noqa: E402
@@ -192,13 +191,7 @@ class Bench:
 
     def call(self, tool: str, args: dict) -> dict:
         """What a tools/call does in process: validate, check permissions, run the handler in a snapshot."""
-        spec = REGISTRY.tools[tool]
-        typed = REGISTRY.prepare(spec, args, self.principal)
-        self.conn.execute("BEGIN")
-        try:
-            return spec.handler(Call(self.principal, self.conn, spec.name, NOW_ISO), typed)
-        finally:
-            self.conn.execute("COMMIT")
+        return REGISTRY.run(self.conn, tool, args, self.principal, NOW_ISO)
 
     def plan_lines(self, args: dict) -> list[str]:
         query = q.Query(
@@ -369,9 +362,6 @@ def _writes(path: Path, principal: Principal, batches: int = 30) -> None:
     """
     import tempfile
 
-    from customermates.registry import _execute
-    from customermates.store.database import in_transaction
-
     with tempfile.TemporaryDirectory() as tmp:
         copy = connect(Path(tmp) / "writes.db")
         source = connect(path)
@@ -379,7 +369,6 @@ def _writes(path: Path, principal: Principal, batches: int = 30) -> None:
         source.close()
         orgs = [r[0] for r in copy.execute("SELECT id FROM organization WHERE company_id = ? LIMIT 500",
                                            (principal.company_id,))]  # fmt: skip
-        spec = REGISTRY.tools["create_contacts"]
         for ident, linked in (("W1", False), ("W2", True)):
             counter = iter(range(10**9))
 
@@ -394,8 +383,7 @@ def _writes(path: Path, principal: Principal, batches: int = 30) -> None:
                 return {"contacts": items}
 
             def once(batch=batch) -> object:
-                typed = REGISTRY.prepare(spec, batch(), principal)
-                return in_transaction(copy, _execute, spec, typed, principal, False, None, None, write=True)
+                return REGISTRY.run(copy, "create_contacts", batch(), principal)
 
             times, _ = timed(once, batches)
             per_second = 100 / (statistics.median(times) / 1000)

@@ -139,7 +139,7 @@ def _moment_bounds(y, mo, d, hh, mi, ss, frac, zone) -> Bounds:
 
 
 def _offset(zone: str | None) -> timedelta:
-    if zone in (None, "Z", "z"):
+    if zone is None or zone in ("Z", "z"):
         return timedelta(0)
     digits = zone[1:].replace(":", "")
     size = timedelta(hours=int(digits[:2]), minutes=int(digits[2:]))
@@ -471,7 +471,7 @@ def canonical(op: str) -> str:
 def example_rules(fields: tuple[Field, ...]) -> list[list[dict[str, Any]]]:
     """Filter examples for get_entity_configuration, built from the offered fields."""
     by_name = {f.name: f for f in fields}
-    rules = [[{"field": "createdAt", "operator": "gte", "value": "2026-01-01"}]]
+    rules: list[list[dict[str, Any]]] = [[{"field": "createdAt", "operator": "gte", "value": "2026-01-01"}]]
     if "userIds" in by_name:
         rules.append([{"field": "userIds", "operator": "in", "value": ["me"]}])
     relation = next((f for f in fields if f.relation and f.relation.other != "user"), None)

@@ -27,7 +27,7 @@ MAX_NOTES = 65_535
 MAX_AMOUNT = 10**12
 MAX_QUANTITY = 1_000_000
 
-EntityType = Literal[ENTITY_TYPES]  # type: ignore[valid-type]
+EntityType = Literal[ENTITY_TYPES]  # type: ignore[valid-type]  # a Literal over a tuple: mypy cannot read its values
 Name = Annotated[str, Meta(min_length=1, max_length=255)]
 Email = Annotated[
     str,
@@ -202,7 +202,10 @@ def _item_type(entity: str, update: bool) -> type:
 def _batch_type(entity: str, update: bool) -> type:
     plural = PLURAL[entity]
     item = _item_type(entity, update)
-    items = Annotated[list[item], Meta(min_length=1, max_length=BATCH, description=ALL_OR_NOTHING)]
+    items = Annotated[
+        list[item],  # type: ignore[valid-type]  # `item` is a Struct built at import for this entity
+        Meta(min_length=1, max_length=BATCH, description=ALL_OR_NOTHING),
+    ]
     verb = "Update" if update else "Create"
     return msgspec.defstruct(
         f"{verb}{plural.title()}Input", [(plural, items)], bases=(Input,), module=__name__

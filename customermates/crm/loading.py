@@ -268,10 +268,10 @@ _SCALAR_TYPES = {"emails": list[str], "totalValue": float, "totalQuantity": floa
 
 
 def _record_type(entity: str) -> type:
-    fields = [("id", str)]
+    fields: list[tuple[str, Any] | tuple[str, Any, Any]] = [("id", str)]
     fields += [(key, _SCALAR_TYPES.get(key, str)) for key, _, _ in SCALARS[entity]]
     fields += [
-        (rel.name, list[_SPECIAL_REFS.get((entity, rel.other), _REF_TYPES[rel.other])])
+        (rel.name, list[_SPECIAL_REFS.get((entity, rel.other), _REF_TYPES[rel.other])])  # type: ignore[misc]  # a type built at import
         for rel in RELATIONS[entity]
     ]
     fields += [

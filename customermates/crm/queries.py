@@ -226,7 +226,7 @@ class _Check:
         if op in allowed:
             return op
         where = f" on {field.name}: {', '.join(field.operators)}" if field is not None else f": {_OPS}"
-        if op in fl.OPERATORS:
+        if op in fl.OPERATORS and field is not None:  # allowed elsewhere, not on this field
             self.add(
                 path,
                 f'operator "{op}" is not allowed on {field.name}',

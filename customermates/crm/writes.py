@@ -101,7 +101,7 @@ def _insert(call: Call, entity: str, drafts: list[Draft]) -> None:
         _write_emails(call, [(d.id, d.values.get("emails", [])) for d in drafts], replace=False)
 
 
-_CREATE_DEFAULTS = {"lastName": "", "emails": [], "notes": None}
+_CREATE_DEFAULTS: dict[str, Any] = {"lastName": "", "emails": [], "notes": None}
 
 
 def _complete(entity: str, values: dict[str, Any]) -> dict[str, Any]:
@@ -125,7 +125,7 @@ def _write_emails(call: Call, contacts: list[tuple[str, list[str]]], replace: bo
 # ---- update -----------------------------------------------------------------------------------------
 
 
-def update(call: Call, entity: str, items: list[msgspec.Struct]) -> Mutation:
+def update(call: Call, entity: str, items: list[Any]) -> Mutation:
     plural = PLURAL[entity]
     return update_drafts(
         call, entity, [draft(entity, it, f"$.{plural}[{i}]", it.id) for i, it in enumerate(items)]

@@ -129,7 +129,7 @@ async def ping(ident: Any, params: dict[str, Any], ctx: Context) -> dict[str, An
 
 
 async def tools_list(ident: Any, params: dict[str, Any], ctx: Context) -> dict[str, Any]:
-    read_only = ctx.read_only_url or ctx.principal.read_only
+    read_only = ctx.read_only_url or (isinstance(ctx.principal, Principal) and ctx.principal.read_only)
     return result(ident, {"tools": ctx.registry.listing_json(ctx.toolsets, read_only)})
 
 

@@ -115,11 +115,12 @@ async def _classified(
             request, 400, _id(message), rpc.UNSUPPORTED_VERSION, "Unsupported protocol version", data
         )
     caller: Caller = request.state.caller
-    who: Principal | Caller | None = caller  # a tool call authenticates in its own transaction
+    who: Principal | Caller = caller  # a tool call authenticates in its own transaction
     if not _is_tool_call(message):
-        who = await request.app.state.db.read(caller.verify)
-        if who is None:
+        principal = await request.app.state.db.read(caller.verify)
+        if principal is None:
             return error_response("unauthorized", UNAUTHORIZED)  # the Gate sends its full 401
+        who = principal
     ctx = rpc.Context(
         who,
         request.app.state.db,

@@ -179,10 +179,11 @@ class Session:
         # Every message re-checks the key (the CLI may revoke it meanwhile); a tool call does so
         # inside its own transaction, anything else in a hop of its own.
         caller = Caller(self.key)
-        who: Principal | Caller | None = caller
-        if message.get("method") != "tools/call":
-            who = await self.db.read(caller.verify)
-        answer = None if who is None else await self._dispatch(message, self._context(who, message))
+        answer = None
+        if message.get("method") == "tools/call":
+            answer = await self._dispatch(message, self._context(caller, message))
+        elif (principal := await self.db.read(caller.verify)) is not None:
+            answer = await self._dispatch(message, self._context(principal, message))
         if not caller.checked:  # the call was refused before its transaction (e.g. an unknown tool)
             await self.db.read(caller.verify)
         if caller.principal is None:

@@ -92,11 +92,11 @@ def guarded(endpoint: Endpoint) -> Endpoint:
             log.exception(
                 "REST %s %s failed (correlationId %s)", request.method, request.url.path, correlation
             )
-            error = ToolError(
+            unexpected = ToolError(
                 "internal",
                 f"Unexpected server error; correlationId {correlation}.",
                 correlation_id=correlation,
             )
-            return json_response(error.to_struct(), error.status)
+            return json_response(unexpected.to_struct(), unexpected.status)
 
     return run
