@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import logging
 from typing import Annotated, Any, Literal
 
@@ -425,7 +426,7 @@ def forget_column(call: Call, column: Any) -> list[str]:
 def _on_column_delete() -> None:
     """Register with delete_custom_column (custom columns may not be built in this checkout)."""
     try:
-        from customermates.crm import column_admin
+        column_admin = importlib.import_module("customermates.crm.column_admin")
     except ImportError:
         return
     if forget_column not in column_admin.ON_DELETE:
