@@ -6,7 +6,7 @@
       -> argument validation with every issue            `validation.check`
       -> permission and read-only-key checks             `Registry.invoke`
       -> one unit of work in one thread hop              `Database.read` / `Database.write`
-      -> structuredContent + a TOON (or JSON) text item  `Outcome`
+      -> structuredContent + a TOON (or JSON) text item  `Outcome` (an error: its JSON body only)
       -> REST routes and OpenAPI operations              `rest/`, `openapi.py`
 
 A handler is a plain function `handler(call, args) -> output` that runs inside the database thread,
@@ -170,13 +170,18 @@ class Tool:
 
 @dataclass(frozen=True)
 class Outcome:
-    """A finished call: the structured object, whether it is an error, and its text item on demand."""
+    """A finished call: the structured object, whether it is an error, and its text item on demand.
+
+    For an error, `text` is the REST error body (compact JSON, `error.to_json`) and MCP sends no
+    structuredContent; `structured` still holds the Error object for REST's own adapters.
+    """
 
     structured: dict[str, Any]
     render: Callable[[dict[str, Any]], str]
     is_error: bool = False
     status: int = 200
     extra: Any = None  # what the caller's `finish` built in the same transaction (REST's full records)
+    error: ToolError | None = None
 
     @property
     def text(self) -> str:
@@ -194,7 +199,8 @@ def success(tool: Tool, output: Any, extra: Any = None) -> Outcome:
 
 
 def failure(error: ToolError) -> Outcome:
-    return Outcome(msgspec.to_builtins(error.to_struct()), lambda _: error.to_text(), True, error.status)
+    body = error.to_json().decode()
+    return Outcome(msgspec.to_builtins(error.to_struct()), lambda _: body, True, error.status, error=error)
 
 
 def refusals(tools: list[Tool], order: Sequence[str]) -> list[str]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import socket
 import subprocess
@@ -91,12 +92,14 @@ class Server:
 @contextlib.contextmanager
 def running_server(db_path: Path) -> Iterator[Server]:
     """uvicorn serving the real app on a loopback port, in a thread of this process."""
-    port = free_port()
-    config = uvicorn.Config(
-        create_app(db_path), host="127.0.0.1", port=port, log_level="warning", lifespan="on"
-    )
+    # The socket is bound here and handed over, so no other process can take the port in between
+    # (the machine is shared: picking a free port and binding it later raced).
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    config = uvicorn.Config(create_app(db_path), log_level="warning", lifespan="on")
     server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, daemon=True)
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()
     deadline = time.monotonic() + 15
     while not server.started:
@@ -108,6 +111,7 @@ def running_server(db_path: Path) -> Iterator[Server]:
     finally:
         server.should_exit = True
         thread.join(10)
+        sock.close()
 
 
 @pytest.fixture
@@ -164,10 +168,15 @@ def ok(client: httpx.Client, name: str, arguments: dict | None = None) -> dict:
     return structured
 
 
+def error_of(result: dict) -> dict:
+    """The Error object of a failed tool result: no structuredContent, one text item of JSON."""
+    assert result["isError"] is True and "structuredContent" not in result, result
+    [item] = result["content"]
+    return json.loads(item["text"])["error"]
+
+
 def err(client: httpx.Client, name: str, arguments: dict | None = None) -> dict:
-    result = call_tool(client, name, arguments)
-    assert result["isError"] is True, result
-    return result["structuredContent"]["error"]
+    return error_of(call_tool(client, name, arguments))
 
 
 def cli(

@@ -57,11 +57,11 @@ def test_body_shape_omits_what_is_not_set():
     assert internal["error"]["correlationId"] == "r-1" and "suggestions" not in internal["error"]
 
 
-def test_text_has_one_line_per_issue():
+def test_json_is_the_compact_error_object():
     error = invalid([Issue("$.a", "bad", "Fix a."), Issue("$.b", "worse")])
-    assert (
-        error.to_text()
-        == "invalid_input: 2 problems in the arguments; nothing was written.\n$.a: bad Hint: Fix a.\n$.b: worse"
+    assert error.to_json() == (
+        b'{"error":{"code":"invalid_input","message":"2 problems in the arguments; nothing was written.",'
+        b'"issues":[{"path":"$.a","message":"bad","hint":"Fix a."},{"path":"$.b","message":"worse","hint":""}]}}'
     )
 
 
