@@ -1,5 +1,7 @@
 -- Dashboard widgets (docs/widgets.md): a saved chart definition per row; its data is computed on read
 -- and never stored. Filters and display options are JSON text exactly as the tools return them.
+-- delete_custom_column removes the widgets grouped by the column first (with their audit events);
+-- the foreign key keeps that true for any other path.
 
 CREATE TABLE widget (
     seq INTEGER PRIMARY KEY,
@@ -12,7 +14,7 @@ CREATE TABLE widget (
     entity_filters TEXT NOT NULL DEFAULT '[]',
     deal_filters TEXT NOT NULL DEFAULT '[]',
     group_by_type TEXT NOT NULL,
-    group_by_column_id TEXT,
+    group_by_column_id TEXT REFERENCES custom_column(id) ON DELETE CASCADE,
     aggregation_type TEXT NOT NULL,
     display_options TEXT NOT NULL,
     created_at TEXT NOT NULL,

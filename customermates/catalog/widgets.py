@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib
 import logging
 from typing import Annotated, Any, Literal
 
@@ -10,11 +9,13 @@ import msgspec
 from msgspec import UNSET, Meta, UnsetType
 
 from customermates.call import Call
+from customermates.crm import column_admin
 from customermates.crm import filters as fl
 from customermates.crm import queries as q
 from customermates.crm import widget_data as wd
 from customermates.crm import widget_rows as rows
 from customermates.crm import widget_rules as rules
+from customermates.crm.columns import Column, load_column
 from customermates.crm.inputs import EntityType
 from customermates.errors import Issue, ToolError, forbidden, invalid, not_found
 from customermates.ids import new_id
@@ -162,7 +163,12 @@ def _rules(stored: list[dict[str, Any]]) -> list[q.FilterRule]:
 def _data(call: Call, row: rows.Row) -> tuple[list[Point], str | None]:
     """Points for the caller; a failure is this widget's `dataError`, never the call's."""
     try:
-        options = rules.options(call.conn, row.group_by_column_id) if row.group_by_column_id else []
+        column = (
+            load_column(call.conn, call.company_id, row.group_by_column_id)
+            if row.group_by_column_id
+            else None
+        )
+        options = column.options if column else ()
         spec = wd.Spec(
             row.entity_type, row.aggregation_type, row.group_by_type, row.group_by_column_id, options,
             _rules(row.entity_filters), _rules(row.deal_filters),
@@ -413,7 +419,7 @@ def delete_widget(call: Call, args: DeleteWidgetInput) -> Deleted:
 # ---- a deleted custom column ------------------------------------------------------------------------
 
 
-def forget_column(call: Call, column: Any) -> list[str]:
+def forget_column(call: Call, column: Column) -> list[str]:
     """Deleting a custom column deletes the widgets grouped by it and drops its rules from other filters."""
     gone, changed = rows.forget_column(call.conn, call.company_id, column.id, call.now)
     for row in gone:
@@ -423,17 +429,8 @@ def forget_column(call: Call, column: Any) -> list[str]:
     return [row.id for row in gone]
 
 
-def _on_column_delete() -> None:
-    """Register with delete_custom_column (custom columns may not be built in this checkout)."""
-    try:
-        column_admin = importlib.import_module("customermates.crm.column_admin")
-    except ImportError:
-        return
-    if forget_column not in column_admin.ON_DELETE:
-        column_admin.ON_DELETE.append(forget_column)
-
-
-_on_column_delete()
+if forget_column not in column_admin.ON_DELETE:
+    column_admin.ON_DELETE.append(forget_column)
 
 TAG, ONE = "Widgets", "/widgets/{id}"
 TOOLS = [

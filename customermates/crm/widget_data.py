@@ -19,8 +19,8 @@ from decimal import ROUND_HALF_EVEN, Decimal
 from typing import TYPE_CHECKING, Any
 
 from customermates.crm import queries as q
+from customermates.crm.columns import Option
 from customermates.crm.model import PLURAL, SCALE, from_units
-from customermates.crm.widget_rules import Option
 
 if TYPE_CHECKING:
     from customermates.auth import Principal

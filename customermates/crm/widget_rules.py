@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from customermates.crm import queries as q
+from customermates.crm.columns import Column, load_column, load_columns
 from customermates.crm.model import PLURAL
 from customermates.errors import Issue, ToolError
 
@@ -41,62 +42,10 @@ class Config:
     creating: bool = True
 
 
-@dataclass(frozen=True)
-class Column:
-    id: str
-    entity: str
-    type: str
-    label: str
-
-
-@dataclass(frozen=True)
-class Option:
-    value: str
-    label: str
-    color: str
-
-
 @dataclass
 class _Found:
     invalid: list[Issue] = field(default_factory=list)
     missing: list[Issue] = field(default_factory=list)
-
-
-# ---- custom columns (their tables arrive with custom columns; absent tables mean "no columns") -------
-
-
-def _has_columns(conn: sqlite3.Connection) -> bool:
-    return bool(conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'custom_column'").fetchone())
-
-
-def find_column(conn: sqlite3.Connection, company_id: str, column_id: str) -> Column | None:
-    if not _has_columns(conn):
-        return None
-    row = conn.execute(
-        "SELECT id, entity_type, type, label FROM custom_column WHERE company_id = ? AND id = ?",
-        (company_id, column_id),
-    ).fetchone()
-    return Column(*row) if row else None
-
-
-def single_selects(conn: sqlite3.Connection, company_id: str, entity: str) -> list[Column]:
-    if not _has_columns(conn):
-        return []
-    rows = conn.execute(
-        "SELECT id, entity_type, type, label FROM custom_column"
-        " WHERE company_id = ? AND entity_type = ? AND type = 'singleSelect' ORDER BY label_key, id",
-        (company_id, entity),
-    ).fetchall()
-    return [Column(*r) for r in rows]
-
-
-def options(conn: sqlite3.Connection, column_id: str) -> list[Option]:
-    """A single-select column's options in display order."""
-    rows = conn.execute(
-        "SELECT id, label, color FROM custom_option WHERE column_id = ? ORDER BY rank, label_key, id",
-        (column_id,),
-    ).fetchall()
-    return [Option(*r) for r in rows]
 
 
 # ---- the rules ---------------------------------------------------------------------------------
@@ -180,6 +129,10 @@ def _combination(config: Config) -> list[Issue]:
     return issues
 
 
+def single_selects(conn: sqlite3.Connection, company_id: str, entity: str) -> list[Column]:
+    return [c for c in load_columns(conn, company_id, entity) if c.type == "singleSelect"]
+
+
 def _article(word: str) -> str:
     return "an" if word[0] in "aeiou" else "a"
 
@@ -214,7 +167,7 @@ def _group_column(conn: sqlite3.Connection, company_id: str, config: Config, fou
             )
         )
         return
-    column = find_column(conn, company_id, config.column_id)
+    column = load_column(conn, company_id, config.column_id)
     if column is None:
         found.missing.append(
             Issue(
@@ -224,12 +177,12 @@ def _group_column(conn: sqlite3.Connection, company_id: str, config: Config, fou
             )
         )
         return
-    if column.entity != e:
+    if column.entity_type != e:
         choices = _choices(single_selects(conn, company_id, e), e)
         found.invalid.append(
             Issue(
                 path,
-                f'column "{column.label}" ({column.id}) belongs to {column.entity}, not {e}; group by a single-select '
+                f'column "{column.label}" ({column.id}) belongs to {column.entity_type}, not {e}; group by a single-select '
                 f"column of {e}: {choices}{_stored(config, 'groupByCustomColumnId', 'entityType')}.",
                 f"Use a single-select column of {e}.",
             )
