@@ -431,17 +431,25 @@ def test_the_number_of_statements_is_the_same_over_10_and_2000_records(tmp_path)
     from tests.crm_seed import open_crm
 
     crm = open_crm(tmp_path / "crm.db")
-    combos = [(e, a, g) for e in ("contact", "organization", "deal", "service", "task")
-              for a in ("count", "dealValue", "dealQuantity") for g in ("none", e)]  # fmt: skip
+    entities = ("contact", "organization", "deal", "service", "task")
+    column = {
+        e: crm.call("create_single_select_custom_column", {"entityType": e, "label": "Stage", "options": [
+            {"label": "One"}, {"label": "Two"}]})["item"]["id"]
+        for e in entities
+    }  # fmt: skip
+    combos = [(e, a, g) for e in entities for a in ("count", "dealValue", "dealQuantity")
+              for g in ("none", e, "customColumn")]  # fmt: skip
     widgets = []
     for entity, aggregation, group in combos:
+        config = {"entityType": entity, "aggregationType": aggregation, "groupByType": group}
+        if group == "customColumn":
+            config["groupByCustomColumnId"] = column[entity]
         try:
-            out = crm.call("create_widget", BASE | {"entityType": entity, "aggregationType": aggregation,
-                                                    "groupByType": group})  # fmt: skip
+            out = crm.call("create_widget", BASE | config)
         except Exception:  # noqa: BLE001 - combinations the rules refuse
             continue
         widgets.append(out["item"]["id"])
-    assert len(widgets) == 15  # contact 3, organization 3, deal 3, service 5, task 1
+    assert len(widgets) == 25  # contact 5, organization 5, deal 5, service 8, task 2
 
     def statements() -> list[int]:
         counts = []
