@@ -1,6 +1,7 @@
 """Query benchmark (QUERIES.md §8): a fixed-seed data set, every scenario timed, every plan printed.
 
     .venv/bin/python tools/bench_queries.py [--runs 200] [--seed 7] [--db PATH] [--rebuild] [--no-http]
+    .venv/bin/python tools/bench_queries.py --million     # 1,000,000 contacts (built once, ~1 GB)
 
 The data set is built once per seed and schema into `data/` (set-based SQL, search rows through
 `INSERT … SELECT` of `model.SEARCH_BODY`, exactly what `refresh_search` writes), then reused.
@@ -219,9 +220,18 @@ def build(path: Path, seed: int) -> None:
 
 
 def dataset_path(seed: int) -> Path:
-    """Cached per seed, generator version and schema text (a changed schema needs a fresh file)."""
+    """Cached per seed, size, generator version and schema text (a changed schema needs a fresh file)."""
     schema = hashlib.sha256(b"".join(p.read_bytes() for p in sorted(schema_dir().glob("*.sql")))).hexdigest()
-    return ROOT / "data" / f"bench-queries-s{seed}-v{DATASET_VERSION}-{schema[:10]}.db"
+    size = "" if CONTACTS_A == 100_000 else f"-{CONTACTS_A // 1000}k"
+    return ROOT / "data" / f"bench-queries-s{seed}{size}-v{DATASET_VERSION}-{schema[:10]}.db"
+
+
+def scale_to_million() -> None:
+    """Ten times the data set (organizations too, so each keeps ~16 contacts); targets doubled."""
+    global CONTACTS_A, CONTACTS_B, ORGS_A, ORGS_B
+    CONTACTS_A, CONTACTS_B, ORGS_A, ORGS_B = 1_000_000, 100_000, 50_000, 5_000
+    for key in TARGETS:
+        TARGETS[key] *= 2
 
 
 # ---- scenarios -----------------------------------------------------------------------------------
@@ -369,7 +379,7 @@ def _total(out: object) -> object:
     return getattr(out, "total", "")
 
 
-def run(path: Path, runs: int, http: bool) -> None:
+def run(path: Path, runs: int, http: bool, writes: bool = True) -> None:
     conn = connect(path)
     key = acc.create_key(conn, "owner@a.example", f"bench-{time.time_ns()}")
     principal = authenticate(conn, key)
@@ -392,7 +402,8 @@ def run(path: Path, runs: int, http: bool) -> None:
             defects.append(ident)
         plans.append((ident, title, lines, strict and bad))
     _records(bench, runs)
-    _writes(path, principal)
+    if writes:
+        _writes(path, principal)
     if http:
         _over_http(path, key, runs)
     print("\nEXPLAIN QUERY PLAN (page query, then count query):")
@@ -500,12 +511,15 @@ def main() -> None:
     parser.add_argument("--db", type=Path)
     parser.add_argument("--rebuild", action="store_true")
     parser.add_argument("--no-http", action="store_true")
+    parser.add_argument("--million", action="store_true", help="1,000,000 contacts; writes not run")
     args = parser.parse_args()
+    if args.million:
+        scale_to_million()
     path = args.db or dataset_path(args.seed)
     if args.rebuild or not path.exists():
         path.parent.mkdir(parents=True, exist_ok=True)
         build(path, args.seed)
-    run(path, args.runs, not args.no_http)
+    run(path, args.runs, not args.no_http, writes=not args.million)
 
 
 if __name__ == "__main__":
