@@ -24,6 +24,7 @@ from customermates.ids import new_id
 from customermates.mcp import http as mcp_http
 from customermates.store import Database, connect
 from customermates.store.migrations import migrate
+from customermates.webhooks import worker as webhook_worker
 
 log = logging.getLogger("customermates.app")
 
@@ -126,7 +127,10 @@ def create_app(db_path: Path | str, settings: Settings | None = None) -> Starlet
         try:
             async with anyio.create_task_group() as tasks:
                 tasks.start_soon(_flush_last_used, app)
+                worker = webhook_worker.start(app.state.db, tasks)
                 yield
+                if worker is not None:
+                    await worker.stop()
                 tasks.cancel_scope.cancel()
         finally:
             rows = app.state.last_used.take()

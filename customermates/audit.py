@@ -33,6 +33,9 @@ class AuditEvent:
     changes: dict[str, Any] | None = None
     snapshot: dict[str, Any] | None = None
     id: str = field(default_factory=new_id)
+    record: dict[str, Any] | None = (
+        None  # an `.updated` record after the call: the webhook payload, not stored
+    )
 
 
 def write_events(conn: sqlite3.Connection, actor: Actor, occurred_at: str, events: list[AuditEvent]) -> None:

@@ -31,6 +31,7 @@ from customermates.errors import ToolError, forbidden
 from customermates.ids import new_id, now_iso
 from customermates.jsonschema import tool_schema
 from customermates.validation import check
+from customermates.webhooks.outbox import enqueue
 
 log = logging.getLogger("customermates.tools")
 
@@ -300,6 +301,7 @@ def _execute(
     if call.events:
         actor = Actor(principal.company_id, principal.user_id, principal.key_id, principal.source, tool.name)
         write_events(conn, actor, call.now, call.events)
+        enqueue(conn, principal.company_id, principal.user_id, call.now, call.events)
     return output
 
 
