@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import logging
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -15,13 +14,15 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from customermates import __version__, rest
-from customermates.auth import UNAUTHORIZED, LastUsed, authenticate, flush_last_used
+from customermates import __version__
+from customermates.auth import UNAUTHORIZED, Caller, LastUsed, flush_last_used
 from customermates.catalog import REGISTRY
 from customermates.config import Settings
 from customermates.httpio import REQUEST_ID, error_response, json_response
 from customermates.ids import new_id
 from customermates.mcp import http as mcp_http
+from customermates.registry import Registry
+from customermates.rest.routing import EXCEPTION_HANDLERS, routes
 from customermates.store import Database, connect
 from customermates.store.migrations import migrate
 from customermates.webhooks import worker as webhook_worker
@@ -54,8 +55,18 @@ def api_key(headers: Headers) -> str | None:
     return token.strip() if scheme.lower() == "bearer" and token else None
 
 
+def unauthorized() -> Response:
+    return error_response("unauthorized", UNAUTHORIZED, WWW_AUTHENTICATE)
+
+
 class Gate:
-    """Runs before routing: X-Request-Id, Origin (403), then the API key (401) on `/api/v1`."""
+    """Runs before routing: X-Request-Id, Origin (403), then the credential (401) on `/api/v1`.
+
+    The credential is verified by the first database hop that needs the principal: a tool call
+    verifies it inside its own transaction, so the call costs one hop. A response that starts before
+    any hop verified it (an unknown route, a bad body) waits for one, so an unknown or revoked key
+    always gets the 401, never an answer that depends on the request.
+    """
 
     def __init__(self, app):
         self.app = app
@@ -76,28 +87,47 @@ class Gate:
                 message = {**message, "headers": [*message.get("headers", []), *extra]}
             await send(message)
 
-        response = await self.refusal(scope, headers)
-        if response is not None:
-            return await response(scope, receive, send_with_id)
-        await self.app(scope, receive, send_with_id)
+        refused = self.refused_origin(scope, headers)
+        if refused is not None:
+            return await refused(scope, receive, send_with_id)
+        path = scope["path"]
+        if path in PUBLIC_PATHS or not path.startswith("/api/"):
+            return await self.app(scope, receive, send_with_id)
+        credential = api_key(headers)
+        if not credential:
+            return await unauthorized()(scope, receive, send_with_id)
+        caller = Caller(credential, "mcp" if path == "/api/v1/mcp" else "rest")
+        scope["state"]["caller"] = caller
+        await self.app(scope, receive, self.verified(scope, receive, caller, send_with_id))
 
-    async def refusal(self, scope, headers: Headers) -> Response | None:
+    @staticmethod
+    def verified(scope, receive, caller: Caller, send):
+        """`send`, but the response starts only for a verified caller; otherwise the 401 replaces it."""
+        state = scope["app"].state
+        replaced = False
+
+        async def send_verified(message):
+            nonlocal replaced
+            if message["type"] == "http.response.start":
+                principal = caller.principal if caller.checked else await state.db.read(caller.verify)
+                if principal is None:
+                    replaced = True
+                    return await unauthorized()(scope, receive, send)
+                state.last_used.touch(principal.key_id)
+            elif replaced:
+                return None
+            await send(message)
+
+        return send_verified
+
+    @staticmethod
+    def refused_origin(scope, headers: Headers) -> Response | None:
         origin = headers.get("origin")
         settings: Settings = scope["app"].state.settings
         if origin and not origin_allowed(origin, headers.get("host"), settings):
             return error_response(
                 "forbidden", f"Origin {origin} is not allowed; add it to CUSTOMERMATES_ALLOWED_ORIGINS."
             )
-        path = scope["path"]
-        if path in PUBLIC_PATHS or not path.startswith("/api/"):
-            return None
-        state = scope["app"].state
-        principal = await state.db.read(authenticate, api_key(headers))
-        if principal is None:
-            return error_response("unauthorized", UNAUTHORIZED, WWW_AUTHENTICATE)
-        state.last_used.touch(principal.key_id)
-        source = "mcp" if path == "/api/v1/mcp" else "rest"
-        scope["state"]["principal"] = dataclasses.replace(principal, source=source)
         return None
 
 
@@ -115,7 +145,11 @@ async def _flush_last_used(app: Starlette) -> None:
             await app.state.db.write(flush_last_used, rows)
 
 
-def create_app(db_path: Path | str, settings: Settings | None = None) -> Starlette:
+def create_app(
+    db_path: Path | str, *, registry: Registry = REGISTRY, settings: Settings | None = None
+) -> Starlette:
+    """The whole server for the database at `db_path`, serving the tools of `registry`."""
+
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette):
         migrating = connect(db_path)
@@ -139,15 +173,15 @@ def create_app(db_path: Path | str, settings: Settings | None = None) -> Starlet
             await app.state.db.close()
             app.state.db = None
 
-    routes = [
+    served = [
         Route("/healthz", healthz, methods=["GET", "HEAD"]),
         Route("/api/v1/mcp", mcp_http.endpoint, methods=["POST", "GET", "DELETE"]),
-        *rest.routes(REGISTRY),
+        *routes(registry),
     ]
-    app = Starlette(routes=routes, lifespan=lifespan, exception_handlers=rest.EXCEPTION_HANDLERS)
+    app = Starlette(routes=served, lifespan=lifespan, exception_handlers=EXCEPTION_HANDLERS)
     app.router.redirect_slashes = False  # REST.md §2: paths are exact, no trailing-slash redirects
     app.state.settings = settings or Settings.from_env()
-    app.state.registry = REGISTRY
+    app.state.registry = registry
     app.state.last_used = LastUsed()
     app.state.db = None
     app.add_middleware(Gate)

@@ -10,7 +10,7 @@ import secrets
 import sqlite3
 import string
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from customermates.ids import now_iso
 from customermates.permissions import READ_ACTIONS
@@ -87,6 +87,28 @@ def authenticate(conn: sqlite3.Connection, key: str | None) -> Principal | None:
         return None
     perms = frozenset((row[11] or "").split(",")) - {""}
     return Principal(row[5], row[6], row[8], row[9], bool(row[10]), perms, row[0], bool(row[2]))
+
+
+@dataclass
+class Caller:
+    """A request's credential, verified at most once, inside the first database hop that needs it.
+
+    A tool call verifies it in its own transaction (`Registry.invoke`), so a call costs one hop and
+    a revoked key, even revoked by the CLI in another process, is refused by the next call.
+    """
+
+    credential: str | None
+    source: str = "mcp"
+    principal: Principal | None = None
+    checked: bool = False
+
+    def verify(self, conn: sqlite3.Connection) -> Principal | None:
+        """The principal, authenticating on the first use (runs in the database thread)."""
+        if not self.checked:
+            found = authenticate(conn, self.credential)
+            self.principal = None if found is None else replace(found, source=self.source)
+            self.checked = True
+        return self.principal
 
 
 def _refusal(row: sqlite3.Row) -> str | None:

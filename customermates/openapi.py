@@ -1,31 +1,30 @@
-"""The OpenAPI 3.1 document (REST.md §5), generated from the tool registry and the REST bindings.
+"""The OpenAPI 3.1 document, generated from the tool registry and the routes its tools declare.
 
     registry tools ──> components.schemas (msgspec, one name per type; a clash fails)
         │                 ▲
         ├──> POST /api/v1/tools/<name>   request = inputSchema, 200 = outputSchema (tools/list's roots)
-    bindings ──> resource operations     body and result schemas derived from the same components
+    routes   ──> resource operations     body and result schemas derived from the same components
     constants ──> info, security, components.responses/headers, meta operations (openapi, healthz)
 
-The result is plain data in registry and binding order with no timestamps, so the same code renders
-byte-identical JSON: `rest.document_bytes` serves it and `tools/write_openapi.py` checks it in under
-`schemas/openapi.json`. The top-level `webhooks` object (REST.md §5.3) arrives with the webhooks issue.
+The result is plain data in a fixed order (paths by tag, then catalog order) with no timestamps, so
+the same code renders byte-identical JSON: `document_bytes` is served by `GET /api/v1/openapi` and
+checked in by `tools/write_openapi.py` as `schemas/openapi.json`.
 """
 
 from __future__ import annotations
 
 import copy
-import importlib
 import json
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from customermates import __version__
+from customermates.crm.loading import RECORD_TYPES
 from customermates.errors import Error
 from customermates.httpio import REQUEST_ID
 from customermates.jsonschema import components
-
-if TYPE_CHECKING:
-    from customermates.registry import Registry, Tool
-    from customermates.rest import Binding
+from customermates.registry import Registry, Tool
+from customermates.rest.plan import Plan
+from customermates.rest.route import Route
 
 TAGS = {
     "Contacts": "People (REST.md §4.1).",
@@ -114,15 +113,9 @@ def render(doc: dict[str, Any]) -> bytes:
     return (json.dumps(doc, indent=2, ensure_ascii=False) + "\n").encode()
 
 
-def record_types() -> dict[str, type]:
-    """`RECORD_TYPES` (entity -> msgspec type of its Record) when the CRM slice defines it, else none."""
-    try:
-        module = importlib.import_module("customermates.crm.loading")
-    except ModuleNotFoundError as exc:
-        if exc.name not in ("customermates.crm", "customermates.crm.loading"):
-            raise
-        return {}
-    return dict(getattr(module, "RECORD_TYPES", {}))
+def document_bytes(registry: Registry) -> bytes:
+    """The OpenAPI document of this registry, as served and as checked in."""
+    return render(document(registry))
 
 
 class Schemas:
@@ -218,10 +211,10 @@ def tool_operation(tool: Tool, s: Schemas) -> dict[str, Any]:
 
 
 class Derive:
-    """Request and result schemas of one binding, derived from its tool's components."""
+    """Request and result schemas of one route, derived from its tool's components."""
 
-    def __init__(self, binding: Binding, tool: Tool, s: Schemas, tools: dict[str, Tool]):
-        self.b, self.tool, self.s, self.tools = binding, tool, s, tools
+    def __init__(self, route: Route, tool: Tool, s: Schemas, tools: dict[str, Tool]):
+        self.b, self.tool, self.s, self.tools = route, tool, s, tools
 
     def body(self) -> tuple[dict[str, Any], dict[str, Any]]:
         """The body schema (and its resolved form): the input, or one wrapped item, minus fed fields."""
@@ -251,11 +244,7 @@ class Derive:
         return out
 
     def record(self) -> dict[str, Any]:
-        kinds = record_types()
-        entity = self.b.entity or ""
-        if entity in kinds:
-            return self.s.ref(kinds[entity])
-        return {"type": "object", "description": f"A full {entity} record (DATA-MODEL.md) with its notes."}
+        return self.s.ref(RECORD_TYPES[self.b.entity or ""])
 
     def result(self) -> dict[str, Any]:
         output = self.s.ref(self.tool.output)
@@ -295,9 +284,10 @@ class Derive:
         }
 
     def notes(self) -> str:
-        """What the route does to the request and the result, in the words of REST.md §1."""
+        """What the route does to the request and the result."""
         b = self.b
-        lines = [f"Runs the tool `{b.tool}` (also `POST /api/v1/tools/{b.tool}`)."]
+        name = self.tool.name
+        lines = [f"Runs the tool `{name}` (also `POST /api/v1/tools/{name}`)."]
         if b.wrap:
             source = "The body is one item" if b.body else "The route builds one item"
             lines.append(f'{source}; the tool gets `{{"{b.wrap}": [item]}}`.')
@@ -382,7 +372,7 @@ def meta_paths() -> dict[str, dict[str, Any]]:
 def _types(registry: Registry) -> list[type]:
     tools = registry.tools.values()
     seen = dict.fromkeys(
-        [Error, *(t for tool in tools for t in (tool.input, tool.output)), *record_types().values()]
+        [Error, *(t for tool in tools for t in (tool.input, tool.output)), *RECORD_TYPES.values()]
     )
     return list(seen)
 
@@ -394,13 +384,19 @@ def _unique_operation_ids(paths: dict[str, dict[str, Any]]) -> None:
         raise ValueError(f"operationId used more than once: {', '.join(repeated)}")
 
 
-def document(registry: Registry, bindings: list[Binding]) -> dict[str, Any]:
-    """The whole document for the registered tools and the bindings of those tools."""
+def _by_tag(plans: list[Plan]) -> list[Plan]:
+    """Routes grouped by tag in `TAGS` order, each group in catalog order (a stable sort)."""
+    position = {tag: i for i, tag in enumerate(TAGS)}
+    return sorted(plans, key=lambda p: position[p.route.tag])
+
+
+def document(registry: Registry) -> dict[str, Any]:
+    """The whole document for the registered tools and the routes they declare."""
     s = Schemas(_types(registry))
     paths: dict[str, dict[str, Any]] = {}
-    for b in bindings:
-        op = Derive(b, registry.tools[b.tool], s, registry.tools).operation()
-        paths.setdefault(b.path, {})[b.method.lower()] = op
+    for p in _by_tag(registry.routes):
+        op = Derive(p.route, p.tool, s, registry.tools).operation()
+        paths.setdefault(p.route.url, {})[p.route.method.lower()] = op
     for tool in registry.tools.values():
         paths[f"/api/v1/tools/{tool.name}"] = {"post": tool_operation(tool, s)}
     paths.update(meta_paths())

@@ -1,16 +1,17 @@
 """The tool registry: each tool declared once; everything else is derived from the declaration.
 
-    Tool(name, title, description, input, output, handler, permission, hints, toolset)
+    Tool(name, title, description, input, output, handler, toolset, permission, hints, rest)
+      -> refused at import: a name not in CATALOG, twice, or a route naming a missing field
       -> tools/list entry (schemas, annotations)          `Tool.listing`
       -> argument validation with every issue            `validation.check`
       -> permission and read-only-key checks             `Registry.invoke`
       -> one unit of work in one thread hop              `Database.read` / `Database.write`
       -> structuredContent + a TOON (or JSON) text item  `Outcome`
-      -> REST routes and OpenAPI operations              `rest.py`, `openapi.py`
+      -> REST routes and OpenAPI operations              `rest/`, `openapi.py`
 
 A handler is a plain function `handler(call, args) -> output` that runs inside the database thread,
-in the transaction of the call: it reads and writes through `call.conn` and records audit events
-with `call.event(...)`; raising `ToolError` rolls everything back.
+in the transaction of the call: it reads and writes through `call.conn` (a `call.Call`) and records
+audit events with `call.event(...)`; raising `ToolError` rolls everything back.
 """
 
 from __future__ import annotations
@@ -18,24 +19,29 @@ from __future__ import annotations
 import logging
 import re
 import sqlite3
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from collections import Counter
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import msgspec
 import toon_format
 
-from customermates.audit import Actor, AuditEvent, write_events
-from customermates.auth import Principal
+from customermates.audit import Actor, write_events
+from customermates.auth import UNAUTHORIZED, Caller, Principal
+from customermates.call import Call
 from customermates.errors import ToolError, forbidden
 from customermates.ids import new_id, now_iso
 from customermates.jsonschema import tool_schema
+from customermates.permissions import CRM_RESOURCES
+from customermates.rest.plan import Plan, plan
+from customermates.rest.route import Route
 from customermates.validation import check
 from customermates.webhooks.outbox import enqueue
 
 log = logging.getLogger("customermates.tools")
 
-# TOOLS.md §0: tools/list order. A tool not built yet is simply absent (README decision 12).
+# The tools/list order; a tool not built yet is simply absent, a built tool missing here is refused.
 CATALOG = [
     "get_entity_configuration",
     "filter_entity",
@@ -105,6 +111,8 @@ CATALOG = [
 TOOLSETS = ("core", "custom_columns", "widgets", "webhooks", "account")
 
 Requirement = Callable[[Any], list[list[str]]]
+Finish = Callable[[Call, Any], Any]
+"""Work a transport adds to a call's transaction after the handler (REST: the full records)."""
 """Permission rule: from the validated input, groups of alternatives; every group needs one grant."""
 
 
@@ -115,8 +123,6 @@ def needs(*alternatives: str) -> Requirement:
 
 def per_entity(*actions: str, attr: str = "entity") -> Requirement:
     """`<res>.<action>` where `<res>` is the resource of the input's entity type."""
-    from customermates.permissions import CRM_RESOURCES
-
     by_type = {r[:-1]: r for r in CRM_RESOURCES}
     return lambda args: [[f"{by_type[getattr(args, attr)]}.{a}" for a in actions]]
 
@@ -135,6 +141,7 @@ class Tool:
     destructive: bool = False
     idempotent: bool = False
     text_as_json: bool = False
+    rest: tuple[Route, ...] = ()
 
     def listing(self) -> dict[str, Any]:
         return {
@@ -153,55 +160,60 @@ class Tool:
         }
 
 
-@dataclass
-class Call:
-    """One tool call in progress: who, the open connection, the transaction time, recorded events."""
-
-    principal: Principal
-    conn: sqlite3.Connection
-    tool: Tool
-    now: str
-    origin: str | None = None
-    events: list[AuditEvent] = field(default_factory=list)
-
-    @property
-    def company_id(self) -> str:
-        return self.principal.company_id
-
-    def event(self, entity_type: str, entity_id: str, event: str, changes=None, snapshot=None) -> AuditEvent:
-        recorded = AuditEvent(entity_type, entity_id, event, changes, snapshot)
-        self.events.append(recorded)
-        return recorded
-
-
 @dataclass(frozen=True)
 class Outcome:
-    """A finished call: the structured object, its text item, and whether it is an error."""
+    """A finished call: the structured object, whether it is an error, and its text item on demand."""
 
     structured: dict[str, Any]
-    text: str
+    render: Callable[[dict[str, Any]], str]
     is_error: bool = False
     status: int = 200
+    extra: Any = None  # what the caller's `finish` built in the same transaction (REST's full records)
+
+    @property
+    def text(self) -> str:
+        """The text item: encoded only when read, i.e. by MCP (REST answers the structured object)."""
+        return self.render(self.structured)
 
 
-_to_builtins = msgspec.to_builtins
+def _json_text(data: dict[str, Any]) -> str:
+    return msgspec.json.encode(data).decode()
 
 
-def success(tool: Tool, output: Any) -> Outcome:
-    data = _to_builtins(output)
-    text = msgspec.json.encode(data).decode() if tool.text_as_json else toon_format.encode(data)
-    return Outcome(data, text)
+def success(tool: Tool, output: Any, extra: Any = None) -> Outcome:
+    render = _json_text if tool.text_as_json else toon_format.encode
+    return Outcome(msgspec.to_builtins(output), render, extra=extra)
 
 
 def failure(error: ToolError) -> Outcome:
-    return Outcome(_to_builtins(error.to_struct()), error.to_text(), True, error.status)
+    return Outcome(msgspec.to_builtins(error.to_struct()), lambda _: error.to_text(), True, error.status)
+
+
+def refusals(tools: list[Tool], order: Sequence[str]) -> list[str]:
+    """What makes a set of declarations inconsistent: unlisted or repeated names, clashing routes."""
+    names = Counter(t.name for t in tools)
+    routes = Counter((r.method, r.path) for t in tools for r in t.rest)
+    operations = Counter(r.operation_id for t in tools for r in t.rest)
+    return [
+        *(f"tool {n!r} is not in the catalog order" for n in names if n not in order),
+        *(f"tool {n!r} is declared {c} times" for n, c in names.items() if c > 1),
+        *(f"route {m} {p} is declared {c} times" for (m, p), c in routes.items() if c > 1),
+        *(f"operationId {o!r} is declared {c} times" for o, c in operations.items() if c > 1),
+    ]
 
 
 class Registry:
-    def __init__(self, tools: Iterable[Tool]):
-        order = {name: i for i, name in enumerate(CATALOG)}
-        listed = sorted(tools, key=lambda t: order.get(t.name, len(order)))
+    """The declared tools in catalog order, with their listings and REST routes checked once."""
+
+    def __init__(self, tools: Iterable[Tool], order: Sequence[str] = CATALOG):
+        declared = list(tools)
+        problems = refusals(declared, order)
+        if problems:
+            raise ValueError("inconsistent tool declarations: " + "; ".join(problems))
+        position = {name: i for i, name in enumerate(order)}
+        listed = sorted(declared, key=lambda t: position[t.name])
         self.tools: dict[str, Tool] = {t.name: t for t in listed}
+        self.routes: list[Plan] = [plan(route, t) for t in listed for route in t.rest]
         self._listing = [(t, t.listing()) for t in listed]
         self._encoded: dict[tuple[frozenset[str] | None, bool], msgspec.Raw] = {}
 
@@ -241,19 +253,9 @@ class Registry:
         return tool
 
     def prepare(self, tool: Tool, args: Any, principal: Principal, read_only_url: bool = False) -> Any:
-        """Validate the input, then check permissions (TOOLS.md §1.3 check order)."""
+        """Validate the input, then check permissions (that order: a bad input is reported first)."""
         typed = check(args, tool.input, writes=not tool.read_only)
-        if not tool.read_only and (principal.read_only or read_only_url):
-            what = "API key" if principal.read_only else "URL (readonly=1)"
-            raise ToolError(
-                "forbidden",
-                f"This {what} is read-only: {tool.name} changes data and cannot be called with it."
-                " Use a key created without --read-only.",
-            )
-        if tool.permission is not None:
-            for group in tool.permission(typed):
-                if not any(principal.can(p) for p in group):
-                    raise forbidden(group, principal.role_name)
+        authorize(tool, typed, principal, read_only_url)
         return typed
 
     async def invoke(
@@ -261,24 +263,26 @@ class Registry:
         db,
         name: str,
         args: Any,
-        principal: Principal,
+        caller: Principal | Caller,
         *,
         origin: str | None = None,
         toolsets: frozenset[str] | None = None,
         read_only_url: bool = False,
         correlation_id: str | None = None,
+        finish: Finish | None = None,
     ) -> Outcome:
-        """Run one tool call end to end and return its outcome (errors included, never raised).
+        """Run one tool call end to end in one database hop; errors come back as outcomes, never raised.
 
-        `correlation_id` names an unexpected failure in the log and the result; HTTP passes its
-        X-Request-Id so the two match.
+        A `Caller` is authenticated inside the tool's own transaction. `finish(call, output)` runs in
+        that transaction too, after the handler; its result is `Outcome.extra`. `correlation_id` names
+        an unexpected failure in the log and the result; HTTP passes its X-Request-Id so the two match.
         """
         try:
             tool = self.lookup(name, toolsets)
-            typed = self.prepare(tool, args, principal, read_only_url)
+            typed = check(args, tool.input, writes=not tool.read_only)
             run = db.read if tool.read_only else db.write
-            output = await run(_execute, tool, typed, principal, origin)
-            return success(tool, output)
+            output, extra = await run(_execute, tool, typed, caller, read_only_url, origin, finish)
+            return success(tool, output, extra)
         except ToolError as error:
             return failure(error)
         except Exception:
@@ -293,19 +297,44 @@ class Registry:
             )
 
 
+def authorize(tool: Tool, typed: Any, principal: Principal, read_only_url: bool) -> None:
+    """Refuse a write through a read-only key or URL, then a call the role is not permitted."""
+    if not tool.read_only and (principal.read_only or read_only_url):
+        what = "API key" if principal.read_only else "URL (readonly=1)"
+        raise ToolError(
+            "forbidden",
+            f"This {what} is read-only: {tool.name} changes data and cannot be called with it."
+            " Use a key created without --read-only.",
+        )
+    if tool.permission is not None:
+        for group in tool.permission(typed):
+            if not any(principal.can(p) for p in group):
+                raise forbidden(group, principal.role_name)
+
+
 def _execute(
-    conn: sqlite3.Connection, tool: Tool, args: Any, principal: Principal, origin: str | None
-) -> Any:
-    call = Call(principal, conn, tool, now_iso(), origin)
+    conn: sqlite3.Connection,
+    tool: Tool,
+    args: Any,
+    caller: Principal | Caller,
+    read_only_url: bool,
+    origin: str | None,
+    finish: Finish | None,
+) -> tuple[Any, Any]:
+    principal = caller.verify(conn) if isinstance(caller, Caller) else caller
+    if principal is None:
+        raise ToolError("unauthorized", UNAUTHORIZED)
+    authorize(tool, args, principal, read_only_url)
+    call = Call(principal, conn, tool.name, now_iso(), origin)
     output = tool.handler(call, args)
     if call.events:
         actor = Actor(principal.company_id, principal.user_id, principal.key_id, principal.source, tool.name)
         write_events(conn, actor, call.now, call.events)
         enqueue(conn, principal.company_id, principal.user_id, call.now, call.events)
-    return output
+    return output, (finish(call, output) if finish else None)
 
 
-# ---- "did you mean" (TOOLS.md §1.6) ---------------------------------------------------------------
+# ---- "did you mean" ---------------------------------------------------------------
 
 _ENTITY_WORDS = (
     "contact",

@@ -14,10 +14,10 @@ import msgspec
 import pytest
 
 from customermates.auth import Principal, authenticate
+from customermates.call import Call
 from customermates.crm.model import RELATIONS, display_name, last_key, name_key, refresh_search, to_units
 from customermates.errors import ToolError
 from customermates.ids import new_id, now_iso
-from customermates.registry import Call
 from customermates.store import accounts as acc
 from customermates.store import connect
 from customermates.store.migrations import migrate
@@ -41,7 +41,7 @@ class Crm:
         self.conn.execute("BEGIN")
         try:
             return msgspec.to_builtins(
-                spec.handler(Call(principal, self.conn, spec, now or now_iso()), typed)
+                spec.handler(Call(principal, self.conn, spec.name, now or now_iso()), typed)
             )
         finally:
             self.conn.execute("COMMIT")

@@ -1,12 +1,13 @@
-"""REST (REST.md): the tools route, the account routes, transport rules, and the binding adapters.
+"""REST: the tools route, the account routes, transport rules, and the route adapters.
 
 Most tests run against the real uvicorn server. The adapters that no built tool exercises yet (wrap,
 list-aware path ids, fixed fields, query parameters, `single`, Location) are checked on the real app
-with extra bindings: on the account tools and on two small echo tools defined here.
+built with its own registry: the account tools with extra routes and two small echo tools defined here.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import uuid
 from typing import Annotated, Any, Literal
 
@@ -16,11 +17,11 @@ import pytest
 from msgspec import Meta
 from starlette.testclient import TestClient
 
-from customermates import rest
 from customermates.app import create_app
 from customermates.catalog import REGISTRY
 from customermates.registry import Registry, Tool
-from customermates.rest import LIST_QUERY, Binding
+from customermates.rest.requests import rewrite_path
+from customermates.rest.route import LIST_QUERY, Route
 from customermates.shapes import Id, Input
 from customermates.store import accounts as acc
 from tests.conftest import add_member, err, make_tenant, ok, write
@@ -159,13 +160,15 @@ def test_unknown_and_repeated_query_parameters_are_refused(http):
     assert http.get("/api/v1/openapi", params={"v": "2"}).status_code == 400
 
 
-def test_routes_of_tools_not_built_yet_do_not_exist(http):
-    # README decision 12: e.g. POST /api/v1/contacts answers like any unknown route until create_contacts exists.
-    absent = [b for b in rest.BINDINGS if b.tool not in REGISTRY.tools]
-    for binding in absent:
-        response = http.request(binding.method, binding.path.replace("{id}", str(uuid.uuid4())), json={})
-        assert response.status_code in (404, 405), binding.operation_id
-        assert binding.method not in response.headers.get("allow", "").split(", ")
+def test_routes_of_tools_not_served_do_not_exist(db_path, tenant):
+    # A route exists only with its tool: a server without list_roles answers GET /api/v1/roles like
+    # any unknown path, and PUT /api/v1/company (update_company absent) like an undefined method.
+    small = Registry([REGISTRY.tools["get_company"]])
+    with TestClient(create_app(db_path, registry=small), headers={"x-api-key": tenant.key}) as client:
+        assert client.get("/api/v1/company").status_code == 200
+        assert client.get("/api/v1/roles").status_code == 404
+        refused = client.put("/api/v1/company", json={"city": "Paris"})
+        assert refused.status_code == 405 and refused.headers["allow"] == "GET"
 
 
 # ---- auth, request ids, origin, health (REST.md §2, §7 statements 29, 30) ----------------------------
@@ -230,36 +233,52 @@ def echo(call, args) -> Echo:
     return Echo(msgspec.to_builtins(args))
 
 
-THINGS = Registry(
-    [
-        Tool("echo_things", "Echo things", "Echo.", ThingsInput, Echo, echo, "core", read_only=True),
-        Tool("echo_thing_ids", "Echo thing ids", "Echo.", ThingIdsInput, Echo, echo, "core", read_only=True),
-    ]
-)
 WIDGET = (("kind", "widget"),)
-THING_BINDINGS = [
-    Binding("PUT", "/api/v1/things/{id}", "echo_things", "things_update", "Tools", wrap="things", fixed=WIDGET,
-            path_field="id"),
-    Binding("DELETE", "/api/v1/things/{id}", "echo_thing_ids", "things_delete", "Tools", body=False,
-            fixed=WIDGET, path_field="ids"),
-    Binding("DELETE", "/api/v1/things/many", "echo_thing_ids", "things_delete_many", "Tools",
-            fixed=(("kind", "gadget"),)),
-]  # fmt: skip
-ACCOUNT_PROBES = [
-    Binding("GET", "/api/v1/probe/users", "list_users", "probe_users", "Users", body=False, query=LIST_QUERY),
-    Binding("GET", "/api/v1/probe/users/first", "list_users", "probe_first_user", "Users", body=False,
-            query=("searchTerm",), output="single"),
-    Binding("POST", "/api/v1/probe/company", "update_company", "probe_company", "Company", status=201,
-            location="/api/v1/probe/company/{id}", fixed=(("currency", "usd"),)),
-]  # fmt: skip
+ECHO_THINGS = Tool(
+    "echo_things",
+    "Echo things",
+    "Echo.",
+    ThingsInput,
+    Echo,
+    echo,
+    "core",
+    read_only=True,
+    rest=(
+        Route("PUT", "/things/{id}", "things_update", "Tools", wrap="things", fixed=WIDGET, path_field="id"),
+    ),
+)
+ECHO_THING_IDS = Tool(
+    "echo_thing_ids",
+    "Echo thing ids",
+    "Echo.",
+    ThingIdsInput,
+    Echo,
+    echo,
+    "core",
+    read_only=True,
+    rest=(
+        Route("DELETE", "/things/{id}", "things_delete", "Tools", body=False, fixed=WIDGET, path_field="ids"),
+        Route("DELETE", "/things/many", "things_delete_many", "Tools", fixed=(("kind", "gadget"),)),
+    ),
+)
+PROBES = {
+    "list_users": (
+        Route("GET", "/probe/users", "probe_users", "Users", body=False, query=LIST_QUERY),
+        Route("GET", "/probe/users/first", "probe_first_user", "Users", body=False, query=("searchTerm",),
+              output="single"),
+    ),
+    "update_company": (
+        Route("POST", "/probe/company", "probe_company", "Company", status=201, location="/probe/company/{id}",
+              fixed=(("currency", "usd"),)),
+    ),
+}  # fmt: skip
+PROBED = [dataclasses.replace(REGISTRY.tools[name], rest=routes) for name, routes in PROBES.items()]
+THINGS = Registry([ECHO_THINGS, ECHO_THING_IDS, *PROBED], order=["echo_things", "echo_thing_ids", *PROBES])
 
 
 @pytest.fixture
 def probe(db_path, tenant):
-    app = create_app(db_path)
-    app.router.routes.extend(rest.binding_routes(THINGS, THING_BINDINGS))
-    app.router.routes.extend(rest.binding_routes(REGISTRY, ACCOUNT_PROBES))
-    with TestClient(app, headers={"x-api-key": tenant.key}) as client:
+    with TestClient(create_app(db_path, registry=THINGS), headers={"x-api-key": tenant.key}) as client:
         yield client
 
 
@@ -330,10 +349,12 @@ def test_created_route_answers_201_with_location(probe, tenant):
     assert "sets it to 'usd'" in refused["$.currency"]["hint"]
 
 
-def test_binding_naming_a_missing_field_fails_at_startup():
-    wrong = Binding("PUT", "/api/v1/things/{id}", "echo_things", "wrong", "Tools", wrap="items")
+def test_route_naming_a_missing_field_is_refused_by_the_registry():
+    wrong = dataclasses.replace(
+        ECHO_THINGS, rest=(Route("PUT", "/things/{id}", "wrong", "Tools", wrap="items"),)
+    )
     with pytest.raises(ValueError, match="no list field 'items'"):
-        rest.binding_routes(THINGS, [wrong])
+        Registry([wrong], order=["echo_things"])
 
 
 @pytest.mark.parametrize(
@@ -348,9 +369,8 @@ def test_binding_naming_a_missing_field_fails_at_startup():
     ],
 )
 def test_issue_paths_are_rewritten_to_the_request(path, expected):
-    binding = Binding("PUT", "/api/v1/contacts/{id}", "update_contacts", "x", "Contacts", wrap="contacts",
-                      path_field="id", query=("page",))  # fmt: skip
-    assert rest.rewrite_path(path, binding) == expected
+    route = Route("PUT", "/contacts/{id}", "x", "Contacts", wrap="contacts", path_field="id", query=("page",))
+    assert rewrite_path(path, route) == expected
 
 
 # ---- entity routes (REST.md §4.1, §7 statements 8-14, 16, 20, 22) ------------------------------------

@@ -301,6 +301,23 @@ def test_redirects_are_not_followed_and_timeouts_are_retried(c, rx):
     assert items[0]["responseMessage"] == "timed out after 1 s" and items[0]["status"] == "pending"
 
 
+def test_attempts_in_flight_are_bounded_and_one_webhook_gets_its_events_in_order(c, rx):
+    rx.stall_seconds = 0.6
+    for n in range(12):
+        hook(c, f"{rx.url}?h={n}", ["contact.created"])
+    ok(c, "create_contacts", {"contacts": [{"firstName": "Ada"}]})
+    rx.wait_for(12)
+    assert 2 <= rx.max_in_flight <= 8  # CUSTOMERMATES_WEBHOOK_CONCURRENCY defaults to 8
+    rx.stall_seconds = 0.05
+    names = [f"C{n:02}" for n in range(10)]
+    for name in names:
+        ok(c, "create_contacts", {"contacts": [{"firstName": name}]})
+    received = rx.wait_for(12 + 10 * 12)
+    ours = [json.loads(r.body)["data"]["payload"]["firstName"] for r in received if r.path == "/hook?h=3"]
+    assert ours == ["Ada", *names]
+    assert rx.max_per_path == 1
+
+
 # ---- who gets what ------------------------------------------------------------------------------------
 
 
@@ -446,3 +463,36 @@ def test_an_attempt_cut_by_kill_9_is_made_again_after_its_lease(db_path, tenant,
         assert requests[0].body == requests[1].body
         [row] = wait_rows(client, lambda items: items[0]["status"] == "success")
         assert (row["status"], row["attempts"]) == ("success", 2)
+
+
+# ---- REST -------------------------------------------------------------------------------------------
+
+
+def test_rest_routes_create_read_list_resend_and_delete(c, rx):
+    created = c.post("/api/v1/webhooks", json={"url": rx.url, "events": ["contact.created"]})
+    assert created.status_code == 201, created.text
+    hook_id = created.json()["item"]["id"]
+    assert created.headers["location"] == f"/api/v1/webhooks/{hook_id}"
+    assert created.json()["secret"].startswith("whsec_")
+    shown = c.get(f"/api/v1/webhooks/{hook_id}").json()
+    assert shown["secretRevealed"] is False and "secret" not in shown
+    revealed = c.get(f"/api/v1/webhooks/{hook_id}", params={"includeSecret": "true"}).json()
+    assert revealed["secret"] == created.json()["secret"]
+    assert c.get("/api/v1/webhooks", params={"searchTerm": "127.0.0.1"}).json()["total"] == 1
+    rx.fail_times = 4
+    assert c.post("/api/v1/contacts", json={"firstName": "Ada"}).status_code == 201
+    rx.wait_for(4)
+    failed = wait_rows(c, lambda items: items and items[0]["status"] == "failed")[0]
+    listed = c.get("/api/v1/webhooks/deliveries", params={"includeBody": "true"}).json()["items"][0]
+    assert listed["id"] == failed["id"] and listed["requestBody"]["event"] == "contact.created"
+    searched = c.post(
+        "/api/v1/webhooks/deliveries/search",
+        json={"filters": [{"field": "createdAt", "operator": "inLastDays", "value": 1}]},
+    ).json()
+    assert searched["total"] == 1
+    resent = c.post(f"/api/v1/webhooks/deliveries/{failed['id']}/resend")
+    assert resent.status_code == 201 and resent.json()["resentFrom"] == failed["id"]
+    rx.wait_for(5)
+    gone = c.delete(f"/api/v1/webhooks/{hook_id}")
+    assert gone.status_code == 200 and gone.json()["url"] == rx.url
+    assert c.get(f"/api/v1/webhooks/{hook_id}").status_code == 404

@@ -29,6 +29,8 @@ class Receiver:
     redirect_to: str | None = None
     in_flight: int = 0
     max_in_flight: int = 0
+    per_path: dict[str, int] = field(default_factory=dict)  # requests in flight per path (= per webhook)
+    max_per_path: int = 0
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def wait_for(self, count: int, timeout: float = 15.0) -> list[Received]:
@@ -56,6 +58,8 @@ def _handler(receiver: Receiver):
                 receiver.requests.append(Received(self.path, dict(self.headers.items()), body, time.time()))
                 receiver.in_flight += 1
                 receiver.max_in_flight = max(receiver.max_in_flight, receiver.in_flight)
+                receiver.per_path[self.path] = receiver.per_path.get(self.path, 0) + 1
+                receiver.max_per_path = max(receiver.max_per_path, receiver.per_path[self.path])
                 failing = receiver.fail_times > 0
                 if failing:
                     receiver.fail_times -= 1
@@ -82,6 +86,7 @@ def _handler(receiver: Receiver):
             finally:
                 with receiver.lock:
                     receiver.in_flight -= 1
+                    receiver.per_path[self.path] -= 1
 
         def log_message(self, *args):
             pass

@@ -29,11 +29,11 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from customermates.auth import Principal, authenticate  # noqa: E402
+from customermates.call import Call  # noqa: E402
 from customermates.catalog import REGISTRY  # noqa: E402
 from customermates.crm import queries as q  # noqa: E402
 from customermates.crm.model import SEARCH_BODY, display_name, last_key, name_key  # noqa: E402
 from customermates.ids import iso  # noqa: E402
-from customermates.registry import Call  # noqa: E402
 from customermates.store import accounts as acc  # noqa: E402
 from customermates.store import connect  # noqa: E402
 from customermates.store.migrations import migrate, schema_dir  # noqa: E402
@@ -196,7 +196,7 @@ class Bench:
         typed = REGISTRY.prepare(spec, args, self.principal)
         self.conn.execute("BEGIN")
         try:
-            return spec.handler(Call(self.principal, self.conn, spec, NOW_ISO), typed)
+            return spec.handler(Call(self.principal, self.conn, spec.name, NOW_ISO), typed)
         finally:
             self.conn.execute("COMMIT")
 
@@ -395,7 +395,7 @@ def _writes(path: Path, principal: Principal, batches: int = 30) -> None:
 
             def once(batch=batch) -> object:
                 typed = REGISTRY.prepare(spec, batch(), principal)
-                return in_transaction(copy, _execute, spec, typed, principal, None, write=True)
+                return in_transaction(copy, _execute, spec, typed, principal, False, None, None, write=True)
 
             times, _ = timed(once, batches)
             per_second = 100 / (statistics.median(times) / 1000)

@@ -13,7 +13,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from customermates.catalog import REGISTRY  # noqa: E402
-from customermates.rest import document_bytes  # noqa: E402
+from customermates.openapi import document_bytes  # noqa: E402
 
 TARGET = ROOT / "schemas" / "openapi.json"
 

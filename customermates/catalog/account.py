@@ -8,9 +8,11 @@ from typing import Annotated
 import msgspec
 from msgspec import UNSET, Meta, UnsetType
 
+from customermates.call import Call
 from customermates.permissions import ALL
 from customermates.record_diff import diff
-from customermates.registry import Call, Tool, needs
+from customermates.registry import Tool, needs
+from customermates.rest.route import Route
 from customermates.shapes import (
     CountryCode,
     Currency,
@@ -276,6 +278,7 @@ TOOLS = [
         "account",
         read_only=True,
         idempotent=True,
+        rest=(Route("GET", "/users/me", "users_get_me", "Users", body=False),),
     ),
     Tool(
         "update_my_profile",
@@ -288,6 +291,7 @@ TOOLS = [
         update_my_profile,
         "account",
         idempotent=True,
+        rest=(Route("PUT", "/users/me", "users_update_me", "Users"),),
     ),
     Tool(
         "list_users",
@@ -301,6 +305,7 @@ TOOLS = [
         needs("users.readAll", "users.readOwn"),
         read_only=True,
         idempotent=True,
+        rest=(Route("POST", "/users/search", "users_search", "Users"),),
     ),
     Tool(
         "get_company",
@@ -314,6 +319,7 @@ TOOLS = [
         needs("company.readOwn", "company.readAll"),
         read_only=True,
         idempotent=True,
+        rest=(Route("GET", "/company", "company_get", "Company", body=False),),
     ),
     Tool(
         "update_company",
@@ -326,6 +332,7 @@ TOOLS = [
         "account",
         needs("company.update"),
         idempotent=True,
+        rest=(Route("PUT", "/company", "company_update", "Company"),),
     ),
     Tool(
         "list_roles",
@@ -339,5 +346,6 @@ TOOLS = [
         needs("users.readAll", "users.readOwn"),
         read_only=True,
         idempotent=True,
+        rest=(Route("GET", "/roles", "roles_list", "Company", body=False),),
     ),
 ]

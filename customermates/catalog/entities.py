@@ -7,6 +7,8 @@ from typing import Annotated, Any, Literal, Union
 import msgspec
 from msgspec import UNSET, Meta, UnsetType
 
+from customermates.call import Call
+from customermates.catalog.entity_routes import DELETE_ROUTES, GET_ROUTES
 from customermates.crm import drafts, link_and_delete, notes, writes
 from customermates.crm.inputs import (
     BATCH,
@@ -19,7 +21,7 @@ from customermates.crm.inputs import (
 from customermates.crm.loading import RECORD_TYPES, load_records
 from customermates.crm.model import ENTITY_TYPES, PLURAL
 from customermates.errors import invalid, not_found
-from customermates.registry import Call, Tool, per_entity
+from customermates.registry import Tool, per_entity
 from customermates.shapes import Id, Input
 
 RecordId = Annotated[Id, Meta(description="A record id, from filter_entity or search_all_entities.")]
@@ -250,6 +252,7 @@ TOOLS = [
         _read_groups,
         read_only=True,
         idempotent=True,
+        rest=GET_ROUTES,
     ),
     Tool(
         "update_entity_notes",
@@ -289,6 +292,7 @@ TOOLS = [
         "core",
         per_entity("delete"),
         destructive=True,
+        rest=DELETE_ROUTES,
     ),
     Tool(
         "update_entity_custom_fields",

@@ -11,12 +11,14 @@ from typing import Annotated, Any
 import msgspec
 from msgspec import UNSET, Meta, UnsetType
 
+from customermates.call import Call
+from customermates.catalog.entity_routes import CONFIGURATION_ROUTES, SEARCH_ROUTES
 from customermates.crm import filters as fl
 from customermates.crm import queries as q
 from customermates.crm.model import ENTITY_TYPES, PLURAL, RELATIONS
 from customermates.crm.search import read_terms
 from customermates.errors import Issue, invalid
-from customermates.registry import Call, Tool, per_entity
+from customermates.registry import Tool, per_entity
 from customermates.shapes import Input, Page, PageSize, SearchTerm, total_pages
 
 Term = Annotated[
@@ -256,6 +258,7 @@ TOOLS = [
         per_entity("readAll", "readOwn"),
         read_only=True,
         idempotent=True,
+        rest=CONFIGURATION_ROUTES,
     ),
     Tool(
         "filter_entity",
@@ -271,6 +274,7 @@ TOOLS = [
         per_entity("readAll", "readOwn"),
         read_only=True,
         idempotent=True,
+        rest=SEARCH_ROUTES,
     ),
     Tool(
         "count_entity",

@@ -1,10 +1,14 @@
-"""create_<plural> / update_<plural> for the five entities (TOOLS.md §4-8), declared from one table."""
+"""create_<plural> / update_<plural> for the five entity types: ten declarations sharing two builders."""
 
 from __future__ import annotations
 
+from typing import Any
+
+from customermates.call import Call
+from customermates.catalog.entity_routes import create_routes, update_routes
 from customermates.crm import writes
 from customermates.crm.inputs import CREATE_INPUTS, UPDATE_INPUTS, Mutation
-from customermates.crm.model import ENTITY_TYPES, PLURAL
+from customermates.crm.model import PLURAL
 from customermates.registry import Tool, needs
 
 # Per entity: (what the entity is, first line of create_<plural>, first line of update_<plural>).
@@ -62,38 +66,56 @@ def _update_description(entity: str) -> str:
     )
 
 
-def _tools(entity: str) -> list[Tool]:
+def _create(name: str, title: str, entity: str) -> Tool:
+    """The declaration every create_<plural> shares; the name and title are the caller's."""
     plural = PLURAL[entity]
 
-    def create(call, args):
+    def handler(call: Call, args: Any) -> Mutation:
         return writes.create(call, entity, getattr(args, plural))
 
-    def update(call, args):
+    return Tool(
+        name,
+        title,
+        _create_description(entity),
+        CREATE_INPUTS[entity],
+        Mutation,
+        handler,
+        "core",
+        needs(f"{plural}.create"),
+        rest=create_routes(entity),
+    )
+
+
+def _update(name: str, title: str, entity: str) -> Tool:
+    """The declaration every update_<plural> shares; the name and title are the caller's."""
+    plural = PLURAL[entity]
+
+    def handler(call: Call, args: Any) -> Mutation:
         return writes.update(call, entity, getattr(args, plural))
 
-    return [
-        Tool(
-            f"create_{plural}",
-            f"Create {plural}",
-            _create_description(entity),
-            CREATE_INPUTS[entity],
-            Mutation,
-            create,
-            "core",
-            needs(f"{plural}.create"),
-        ),
-        Tool(
-            f"update_{plural}",
-            f"Update {plural}",
-            _update_description(entity),
-            UPDATE_INPUTS[entity],
-            Mutation,
-            update,
-            "core",
-            needs(f"{plural}.update"),
-            idempotent=True,
-        ),
-    ]
+    return Tool(
+        name,
+        title,
+        _update_description(entity),
+        UPDATE_INPUTS[entity],
+        Mutation,
+        handler,
+        "core",
+        needs(f"{plural}.update"),
+        idempotent=True,
+        rest=update_routes(entity),
+    )
 
 
-TOOLS = [tool for entity in ENTITY_TYPES for tool in _tools(entity)]
+TOOLS = [
+    _create("create_contacts", "Create contacts", "contact"),
+    _update("update_contacts", "Update contacts", "contact"),
+    _create("create_organizations", "Create organizations", "organization"),
+    _update("update_organizations", "Update organizations", "organization"),
+    _create("create_deals", "Create deals", "deal"),
+    _update("update_deals", "Update deals", "deal"),
+    _create("create_services", "Create services", "service"),
+    _update("update_services", "Update services", "service"),
+    _create("create_tasks", "Create tasks", "task"),
+    _update("update_tasks", "Update tasks", "task"),
+]

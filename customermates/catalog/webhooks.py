@@ -12,10 +12,12 @@ from typing import Annotated, Any, Literal
 import msgspec
 from msgspec import UNSET, Meta, UnsetType
 
+from customermates.call import Call
 from customermates.crm import filters as fl
 from customermates.errors import Issue, ToolError, invalid
 from customermates.ids import new_id
-from customermates.registry import Call, Tool, needs
+from customermates.registry import Tool, needs
+from customermates.rest.route import LIST_QUERY, Route
 from customermates.shapes import Id, Input, Page, PageSize, SearchTerm, total_pages
 from customermates.validation import require_some
 from customermates.webhooks import outbox, signing, url_safety
@@ -25,6 +27,7 @@ from customermates.webhooks.settings import insecure_allowed
 log = logging.getLogger("customermates.webhooks")
 
 MAX_WEBHOOKS = 25
+TAG = "Webhooks"
 _SECRET = re.compile(r"^[!-~]+$")
 
 Url = Annotated[str, Meta(max_length=2048, description="The receiver; https to a public host.")]
@@ -563,6 +566,7 @@ TOOLS = [
         needs("api.readAll"),
         read_only=True,
         idempotent=True,
+        rest=(Route("GET", "/webhooks", "webhooks_list", TAG, body=False, query=LIST_QUERY),),
     ),
     Tool(
         "get_webhook",
@@ -576,6 +580,17 @@ TOOLS = [
         _reveal_permission,
         read_only=True,
         idempotent=True,
+        rest=(
+            Route(
+                "GET",
+                "/webhooks/{id}",
+                "webhooks_get",
+                TAG,
+                body=False,
+                path_field="id",
+                query=("includeSecret",),
+            ),
+        ),
     ),
     Tool(
         "create_webhook",
@@ -587,6 +602,7 @@ TOOLS = [
         create_webhook,
         "webhooks",
         needs("api.create"),
+        rest=(Route("POST", "/webhooks", "webhooks_create", TAG, status=201, location="/webhooks/{id}"),),
     ),
     Tool(
         "update_webhook",
@@ -598,6 +614,7 @@ TOOLS = [
         "webhooks",
         needs("api.update"),
         idempotent=True,
+        rest=(Route("PUT", "/webhooks/{id}", "webhooks_update", TAG, path_field="id"),),
     ),
     Tool(
         "delete_webhook",
@@ -610,6 +627,7 @@ TOOLS = [
         "webhooks",
         needs("api.delete"),
         destructive=True,
+        rest=(Route("DELETE", "/webhooks/{id}", "webhooks_delete", TAG, body=False, path_field="id"),),
     ),
     Tool(
         "list_webhook_deliveries",
@@ -623,6 +641,17 @@ TOOLS = [
         needs("api.readAll"),
         read_only=True,
         idempotent=True,
+        rest=(
+            Route(
+                "GET",
+                "/webhooks/deliveries",
+                "webhook_deliveries_list",
+                TAG,
+                body=False,
+                query=("searchTerm", "includeBody", "page", "pageSize"),
+            ),
+            Route("POST", "/webhooks/deliveries/search", "webhook_deliveries_search", TAG),
+        ),  # fmt: skip
     ),
     Tool(
         "resend_webhook_delivery",
@@ -633,5 +662,16 @@ TOOLS = [
         resend_webhook_delivery,
         "webhooks",
         needs("api.create"),
+        rest=(
+            Route(
+                "POST",
+                "/webhooks/deliveries/{id}/resend",
+                "webhook_deliveries_resend",
+                TAG,
+                body=False,
+                path_field="id",
+                status=201,
+            ),
+        ),  # fmt: skip
     ),
 ]

@@ -17,11 +17,11 @@ import json
 from collections import defaultdict
 from typing import Any
 
+from customermates.call import Call
 from customermates.crm import link_rows
 from customermates.crm.loading import display_name_of, load_company_records
 from customermates.crm.model import refresh_search, relation
 from customermates.record_diff import diff
-from customermates.registry import Call
 
 Key = tuple[str, str]  # (entity type, id)
 

@@ -16,11 +16,11 @@ from typing import Any
 import msgspec
 from msgspec import UNSET
 
+from customermates.call import Call
 from customermates.crm import custom_values, link_rows
 from customermates.crm.inputs import OWN_FIELDS, relation_field
 from customermates.crm.model import RELATIONS, Relation, scope_sql, to_units, visible_ids, visible_user_ids
 from customermates.errors import Issue, not_found
-from customermates.registry import Call
 
 LISTER = "filter_entity / search_all_entities (users: list_users)"
 

@@ -10,6 +10,7 @@ import json
 
 import msgspec
 
+from customermates.call import Call
 from customermates.crm import link_rows
 from customermates.crm.changeset import Changeset
 from customermates.crm.drafts import LISTER, load_targets, repeats, visible
@@ -18,7 +19,6 @@ from customermates.crm.link_rows import LinkChanges
 from customermates.crm.loading import TABLE, display_name_of, scope
 from customermates.crm.model import PLURAL, RELATIONS, Relation, drop_search, relation
 from customermates.errors import Issue, ToolError, invalid, not_found
-from customermates.registry import Call
 
 
 class LinkResult(msgspec.Struct):

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
+from customermates.call import Call
 from customermates.crm.drafts import Draft, blank_to_none, load_targets, repeats
 from customermates.crm.inputs import MAX_NOTES, Mutation
 from customermates.crm.writes import apply_update
 from customermates.errors import Issue, invalid
-from customermates.registry import Call
 
 
 def set_notes(call: Call, entity: str, items: list) -> Mutation:

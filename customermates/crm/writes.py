@@ -16,6 +16,7 @@ from typing import Any
 
 import msgspec
 
+from customermates.call import Call
 from customermates.crm import link_rows
 from customermates.crm.changeset import Changeset
 from customermates.crm.drafts import (
@@ -33,7 +34,6 @@ from customermates.crm.loading import display_name_of
 from customermates.crm.model import PLURAL, Relation, display_name, last_key, name_key, relation
 from customermates.errors import invalid
 from customermates.ids import new_id
-from customermates.registry import Call
 
 
 def _derived(entity: str, values: dict[str, Any]) -> dict[str, Any]:

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from customermates import __version__
-from customermates.auth import Principal
+from customermates.auth import Caller, Principal
 from customermates.onboarding import INSTRUCTIONS, SETUP_PROMPT
 from customermates.registry import Registry
 
@@ -45,7 +45,7 @@ PROMPT = {
 class Context:
     """Everything a request needs beyond its body: the caller and what this URL serves."""
 
-    principal: Principal
+    principal: Principal | Caller  # a Caller only for tools/call, verified in the tool's transaction
     db: Any
     registry: Registry
     origin: str | None = None

@@ -13,6 +13,7 @@ import anyio.to_thread
 from starlette.requests import Request
 from starlette.responses import Response
 
+from customermates.auth import UNAUTHORIZED, Caller, Principal
 from customermates.errors import Issue
 from customermates.httpio import BodyTooLarge, error_response, read_body, too_large
 from customermates.mcp import dispatch as rpc
@@ -113,8 +114,14 @@ async def _classified(
         return _rpc_error(
             request, 400, _id(message), rpc.UNSUPPORTED_VERSION, "Unsupported protocol version", data
         )
+    caller: Caller = request.state.caller
+    who: Principal | Caller | None = caller  # a tool call authenticates in its own transaction
+    if not _is_tool_call(message):
+        who = await request.app.state.db.read(caller.verify)
+        if who is None:
+            return error_response("unauthorized", UNAUTHORIZED)  # the Gate sends its full 401
     ctx = rpc.Context(
-        request.state.principal,
+        who,
         request.app.state.db,
         request.app.state.registry,
         origin=str(request.base_url).rstrip("/"),
@@ -130,6 +137,10 @@ async def _classified(
         return _reply(refusal, 400, request)
     answer = await rpc.dispatch(message, ctx)
     return Response(status_code=202) if answer is None else _reply(answer, 200, request)
+
+
+def _is_tool_call(message: Any) -> bool:
+    return isinstance(message, dict) and message.get("method") == "tools/call"
 
 
 def _refusal(message: Any) -> dict[str, Any] | None:

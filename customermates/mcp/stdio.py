@@ -6,7 +6,6 @@ request, so a revocation or deactivation made by the CLI in another process ends
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 import math
 import os
@@ -23,7 +22,7 @@ import anyio.lowlevel
 import msgspec
 from anyio.streams.memory import MemoryObjectSendStream
 
-from customermates.auth import LastUsed, Principal, authenticate, flush_last_used
+from customermates.auth import Caller, LastUsed, Principal, authenticate, flush_last_used
 from customermates.catalog import REGISTRY
 from customermates.mcp import dispatch as rpc
 from customermates.registry import TOOLSETS
@@ -188,11 +187,19 @@ class Session:
         if ident in self.cancelled:
             self.cancelled.discard(ident)
             return None
-        principal = await self.db.read(authenticate, self.key)
-        if principal is None:
+        # Every message re-checks the key (the CLI may revoke it meanwhile); a tool call does so
+        # inside its own transaction, anything else in a hop of its own.
+        caller = Caller(self.key)
+        who: Principal | Caller | None = caller
+        if message.get("method") != "tools/call":
+            who = await self.db.read(caller.verify)
+        answer = None if who is None else await self._dispatch(message, self._context(who, message))
+        if not caller.checked:  # the call was refused before its transaction (e.g. an unknown tool)
+            await self.db.read(caller.verify)
+        if caller.principal is None:
             raise KeyRefused(rpc.error(ident, rpc.INVALID_REQUEST, REVOKED))
-        self.last_used.touch(principal.key_id)
-        return await self._dispatch(message, self._context(principal, message))
+        self.last_used.touch(caller.principal.key_id)
+        return answer
 
     async def _dispatch(self, message: dict[str, Any], ctx: rpc.Context) -> dict[str, Any] | None:
         answer = None
@@ -204,10 +211,10 @@ class Session:
                 self.inflight = None
         return None if scope.cancel_called else answer
 
-    def _context(self, principal: Principal, message: dict[str, Any]) -> rpc.Context:
+    def _context(self, who: Principal | Caller, message: dict[str, Any]) -> rpc.Context:
         # stdio has no headers: the envelope's version plays the part of MCP-Protocol-Version.
         return rpc.Context(
-            dataclasses.replace(principal, source="mcp"),
+            who,
             self.db,
             REGISTRY,
             toolsets=self.toolsets,

@@ -1,0 +1,30 @@
+"""The unit of work a tool handler receives: who calls, the open connection, the time, recorded events."""
+
+from __future__ import annotations
+
+import sqlite3
+from dataclasses import dataclass, field
+
+from customermates.audit import AuditEvent
+from customermates.auth import Principal
+
+
+@dataclass
+class Call:
+    """One tool call in progress, inside its transaction in the database thread."""
+
+    principal: Principal
+    conn: sqlite3.Connection
+    tool_name: str
+    now: str
+    origin: str | None = None
+    events: list[AuditEvent] = field(default_factory=list)
+
+    @property
+    def company_id(self) -> str:
+        return self.principal.company_id
+
+    def event(self, entity_type: str, entity_id: str, event: str, changes=None, snapshot=None) -> AuditEvent:
+        recorded = AuditEvent(entity_type, entity_id, event, changes, snapshot)
+        self.events.append(recorded)
+        return recorded

@@ -1,0 +1,82 @@
+"""Authentication rides in the tool's own transaction: a key revoked by another process is refused by
+the very next call, on every door, before anything is validated, routed or written."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+
+from tests.conftest import cli, rpc
+
+UNAUTHORIZED = {
+    "error": {
+        "code": "unauthorized",
+        "message": "Missing or invalid API key: send it as `x-api-key: <key>` or `Authorization: Bearer <key>`.",
+        "issues": [],
+    }
+}
+
+
+def revoke_by_cli(db_path, email: str) -> None:
+    done = cli("keys", "revoke", "--email", email, "--name", "default", db=db_path)
+    assert done.returncode == 0, done.stderr
+
+
+def contacts(http: httpx.Client) -> int:
+    return http.post("/api/v1/tools/count_entity", json={"entity": "contact"}).json()["total"]
+
+
+@pytest.fixture
+def revoked(server, tenant, http) -> httpx.Client:
+    """A client whose key worked a moment ago and was then revoked from another process."""
+    assert http.post("/api/v1/contacts", json={"firstName": "Before"}).status_code == 201
+    revoke_by_cli(server.db_path, tenant.email)
+    return http
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "body"),
+    [
+        ("POST", "/api/v1/contacts", {"firstName": "After"}),  # a write: its own transaction refuses
+        ("POST", "/api/v1/contacts", {"firstName": ""}),  # a bad body is not reported to a stranger
+        ("POST", "/api/v1/tools/create_contacts", {"contacts": [{"firstName": "After"}]}),
+        ("GET", "/api/v1/users/me", None),
+        ("GET", "/api/v1/no-such-route", None),
+        ("POST", "/api/v1/tools/no_such_tool", {}),
+    ],
+)
+def test_revoked_key_is_refused_by_the_next_rest_call(revoked, method, path, body):
+    response = revoked.request(method, path, json=body)
+    assert response.status_code == 401
+    assert response.json() == UNAUTHORIZED
+    assert response.headers["www-authenticate"] == 'Bearer realm="customermates"'
+
+
+@pytest.mark.parametrize(
+    "message",
+    [
+        {
+            "method": "tools/call",
+            "params": {"name": "create_contacts", "arguments": {"contacts": [{"firstName": "X"}]}},
+        },
+        {"method": "tools/call", "params": {"name": "no_such_tool", "arguments": {}}},
+        {"method": "tools/list", "params": {}},
+    ],
+)
+def test_revoked_key_is_refused_by_the_next_mcp_message(revoked, message):
+    response = rpc(revoked, message["method"], message["params"])
+    assert response.status_code == 401
+    assert response.json() == UNAUTHORIZED
+
+
+def test_nothing_is_written_with_a_revoked_key(server, tenant, revoked, db_path):
+    revoked.post("/api/v1/contacts", json={"firstName": "After"})
+    rpc(revoked, "tools/call", {"name": "create_contacts", "arguments": {"contacts": [{"firstName": "X"}]}})
+    fresh = cli("keys", "create", "--email", tenant.email, "--name", "again", db=db_path).stdout.split()[-1]
+    with httpx.Client(base_url=server.url, headers={"x-api-key": fresh}) as client:
+        assert contacts(client) == 1  # only "Before"
+
+
+def test_missing_key_is_refused_without_reading_the_body(server):
+    response = httpx.post(f"{server.url}/api/v1/contacts", content=b"{not json")
+    assert response.status_code == 401 and response.json() == UNAUTHORIZED
