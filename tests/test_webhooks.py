@@ -496,3 +496,24 @@ def test_rest_routes_create_read_list_resend_and_delete(c, rx):
     gone = c.delete(f"/api/v1/webhooks/{hook_id}")
     assert gone.status_code == 200 and gone.json()["url"] == rx.url
     assert c.get(f"/api/v1/webhooks/{hook_id}").status_code == 404
+
+
+def test_openapi_describes_each_event_sent():
+    doc = json.loads((ROOT / "schemas" / "openapi.json").read_text())
+    assert sorted(doc["webhooks"]) == sorted(ALL_EVENTS)
+    deleted = doc["webhooks"]["deal.deleted"]["post"]
+    assert deleted["operationId"] == "webhook_deal_deleted"
+    assert {p["name"] for p in deleted["parameters"]} >= {
+        "X-Webhook-Signature",
+        "webhook-id",
+        "webhook-signature",
+    }
+    schemas = doc["components"]["schemas"]
+    envelope = schemas[
+        deleted["requestBody"]["content"]["application/json"]["schema"]["$ref"].rsplit("/", 1)[1]
+    ]
+    assert envelope["properties"]["event"] == {"enum": ["deal.deleted"]}
+    data = schemas[envelope["properties"]["data"]["$ref"].rsplit("/", 1)[1]]
+    assert data["properties"]["payload"] == {"$ref": "#/components/schemas/DealRecord"}
+    updated = schemas["ContactUpdatedPayload"]["properties"]
+    assert set(updated) == {"contact", "changes"}
