@@ -286,6 +286,27 @@ def test_give_up_after_the_last_attempt_then_resend(c, rx):
     assert err(c, "resend_webhook_delivery", {"id": row["id"]})["code"] == "not_found"
 
 
+def test_retry_after_delays_the_retry_and_delete_drops_what_is_still_queued(c, rx):
+    rx.fail_times, rx.fail_status, rx.fail_headers = 1, 503, {"Retry-After": "2"}
+    hook(c, rx.url, ["contact.created"])
+    ok(c, "create_contacts", {"contacts": [{"firstName": "Ada"}]})
+    first, second = rx.wait_for(2)
+    assert second.at - first.at >= 1.9  # the schedule alone would retry after ~0.2 s
+    rx.fail_times, rx.fail_headers = 99, {"Retry-After": "30"}
+    doomed = hook(c, rx.url + "?doomed", ["contact.created"])
+    ok(c, "create_contacts", {"contacts": [{"firstName": "Bo"}, {"firstName": "Cy"}]})
+    rx.wait_for(2 + 4)
+    items = wait_rows(c, lambda items: all(i["status"] == "pending" for i in items[:4]))
+    assert [i["status"] for i in items[:4]] == ["pending"] * 4 and items[3]["nextAttemptAt"] is not None
+    result = ok(c, "delete_webhook", {"id": doomed["item"]["id"]})
+    assert result["message"].endswith("2 undelivered deliveries dropped.")
+    assert all(i["webhookId"] != doomed["item"]["id"] for i in deliveries(c)["items"])
+    seen = len(rx.requests)
+    assert (
+        len(rx.quiet(0.6)) <= seen + 2
+    )  # the original webhook's two rows may still retry; none for the deleted
+
+
 def test_redirects_are_not_followed_and_timeouts_are_retried(c, rx):
     with receiving() as target:
         rx.redirect_to = target.url
@@ -322,7 +343,7 @@ def test_attempts_in_flight_are_bounded_and_one_webhook_gets_its_events_in_order
 
 
 def test_disabled_and_other_company_webhooks_get_nothing(c, rx, db_path):
-    hook(c, rx.url + "?on", ["contact.created"])
+    on = hook(c, rx.url + "?on", ["contact.created"])
     hook(c, rx.url + "?off", ["contact.created"], enabled=False)
     other = make_tenant(db_path, "Globex", "owner@globex.example")
     with httpx.Client(base_url=str(c.base_url), headers={"x-api-key": other.key}, timeout=30) as theirs:
@@ -331,6 +352,9 @@ def test_disabled_and_other_company_webhooks_get_nothing(c, rx, db_path):
         assert [r.path for r in rx.wait_for(1)] == ["/hook?on"]
         assert [r.path for r in rx.quiet(0.6)] == ["/hook?on"]
         assert deliveries(theirs)["total"] == 0
+        assert [i["webhookId"] for i in deliveries(c)["items"]] == [
+            on["item"]["id"]
+        ]  # no row for the disabled one
         ours = deliveries(c)["items"][0]["id"]
         assert err(theirs, "resend_webhook_delivery", {"id": ours})["code"] == "not_found"
         assert err(c, "get_webhook", {"id": their_hook["item"]["id"]})["code"] == "not_found"
@@ -381,6 +405,19 @@ def test_unsafe_urls_and_bad_events_are_refused_and_nothing_is_written(strict, u
     if "https_required" in expected:
         assert "CUSTOMERMATES_WEBHOOK_ALLOW_INSECURE" in issue["message"]
     assert ok(strict, "list_webhooks", {})["total"] == 0
+
+
+def test_update_checks_a_new_url_and_changes_nothing_when_refused(strict):
+    made = hook(strict, "https://8.8.8.8/h", ["task.deleted"], description="mirror")
+    refused = err(
+        strict, "update_webhook", {"id": made["item"]["id"], "url": "http://8.8.8.8/h", "enabled": False}
+    )
+    assert refused["issues"][0]["message"].startswith("[https_required]")
+    assert ok(strict, "get_webhook", {"id": made["item"]["id"]})["item"] == made["item"]
+    changed = ok(
+        strict, "update_webhook", {"id": made["item"]["id"], "description": "", "events": ["deal.created"]}
+    )
+    assert (changed["item"]["description"], changed["item"]["events"]) == (None, ["deal.created"])
 
 
 def test_a_name_that_later_resolves_privately_is_refused_at_delivery(strict, rx):

@@ -25,6 +25,7 @@ class Receiver:
     fail_times: int = 0  # answer the next N requests with `fail_status`
     fail_status: int = 500
     fail_body: bytes = b"receiver says no"
+    fail_headers: dict[str, str] = field(default_factory=dict)
     stall_seconds: float = 0.0  # hold each request this long before answering
     redirect_to: str | None = None
     in_flight: int = 0
@@ -73,6 +74,8 @@ def _handler(receiver: Receiver):
                     self.end_headers()
                 elif failing:
                     self.send_response(receiver.fail_status)
+                    for name, value in receiver.fail_headers.items():
+                        self.send_header(name, value)
                     self.send_header("Content-Length", str(len(receiver.fail_body)))
                     self.end_headers()
                     self.wfile.write(receiver.fail_body)
