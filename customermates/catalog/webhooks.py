@@ -190,7 +190,7 @@ class CreateWebhookInput(Input):
     events: Events
     description: Annotated[Description | None, Meta(description="A note for people.")] = None
     secret: Annotated[Secret, Meta(description="Omit to have one generated.")] | UnsetType = UNSET
-    enabled: Annotated[bool, Meta(description="false: saved but paused.")] = True
+    enabled: Annotated[bool, Meta(description="false pauses it.")] = True
 
 
 class CreatedWebhook(msgspec.Struct):
@@ -595,8 +595,8 @@ TOOLS = [
     Tool(
         "create_webhook",
         "Create webhook",
-        "Subscribe an HTTPS endpoint to record events. Each delivery is a signed JSON POST (HMAC-SHA256 of the "
-        "body with the secret); the secret is returned now only.",
+        "Subscribe an HTTPS endpoint to record events: JSON POSTs signed with HMAC-SHA256 of the body. The "
+        "secret is shown only now.",
         CreateWebhookInput,
         CreatedWebhook,
         create_webhook,
@@ -633,7 +633,7 @@ TOOLS = [
         "list_webhook_deliveries",
         "List webhook deliveries",
         "The delivery log, newest first: status, attempts, last status code and response. pending and "
-        "processing retry by themselves; a failed one can be sent again with resend_webhook_delivery.",
+        "processing retry by themselves; resend_webhook_delivery sends a failed one again.",
         ListDeliveriesInput,
         DeliveryPage,
         list_webhook_deliveries,
