@@ -502,6 +502,24 @@ def test_an_attempt_cut_by_kill_9_is_made_again_after_its_lease(db_path, tenant,
         assert (row["status"], row["attempts"]) == ("success", 2)
 
 
+def test_a_stdio_session_runs_the_worker_too(fast, db_path, tenant, rx):
+    from tests.test_stdio import Process, call
+
+    session = Process(db_path, tenant.key)
+    try:
+        session.send(call(1, "create_webhook", {"url": rx.url, "events": ["contact.created"]}))
+        assert session.receive()["result"]["isError"] is False
+        session.send(call(2, "create_contacts", {"contacts": [{"firstName": "Ada"}]}))
+        assert session.receive()["result"]["isError"] is False
+        [request] = rx.wait_for(1)
+        assert json.loads(request.body)["data"]["payload"]["firstName"] == "Ada"
+        assert session.finish()[0] == 0
+    finally:
+        if session.proc.poll() is None:
+            session.proc.kill()
+            session.proc.wait()
+
+
 # ---- REST -------------------------------------------------------------------------------------------
 
 
