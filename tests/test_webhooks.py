@@ -520,6 +520,33 @@ def test_a_stdio_session_runs_the_worker_too(fast, db_path, tenant, rx):
             session.proc.wait()
 
 
+def test_sigterm_puts_an_unfinished_attempt_back_and_the_next_start_sends_it(db_path, tenant, rx):
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    key = {"x-api-key": tenant.key}
+    rx.stall_seconds = 20
+    with serve(db_path, port, CUSTOMERMATES_WEBHOOK_TIMEOUT_SECONDS="30") as proc:
+        with httpx.Client(base_url=base, headers=key, timeout=30) as client:
+            hook(client, rx.url, ["contact.created"])
+            ok(client, "create_contacts", {"contacts": [{"firstName": "Ada"}]})
+            rx.wait_for(1)
+        stopping = time.monotonic()
+        proc.terminate()
+        assert proc.wait(20) in (0, -signal.SIGTERM)  # uvicorn re-raises the signal once shut down
+        assert time.monotonic() - stopping < 12  # 5 s of grace for the attempt, then out
+    rx.stall_seconds = 0
+    with (
+        serve(db_path, port, CUSTOMERMATES_WEBHOOK_WORKER="0"),
+        httpx.Client(base_url=base, headers=key) as client,
+    ):
+        [row] = deliveries(client)["items"]
+        assert (row["status"], row["attempts"], row["responseMessage"]) == ("pending", 1, "interrupted")
+    with serve(db_path, port), httpx.Client(base_url=base, headers=key, timeout=30) as client:
+        assert len(rx.wait_for(2)) == 2
+        [row] = wait_rows(client, lambda items: items[0]["status"] == "success")
+        assert (row["status"], row["attempts"]) == ("success", 2)
+
+
 # ---- REST -------------------------------------------------------------------------------------------
 
 

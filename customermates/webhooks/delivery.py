@@ -24,9 +24,13 @@ EXCERPT = 1024
 
 
 def new_client() -> httpx.AsyncClient:
-    # No keep-alive: each attempt connects to the address it has just checked.
+    # No keep-alive: each attempt connects to the address it has just checked. No httpx timeout:
+    # `attempt` bounds the whole attempt (DNS included) itself.
     return httpx.AsyncClient(
-        follow_redirects=False, trust_env=False, limits=httpx.Limits(max_keepalive_connections=0)
+        follow_redirects=False,
+        trust_env=False,
+        timeout=None,
+        limits=httpx.Limits(max_keepalive_connections=0),
     )
 
 
@@ -120,7 +124,7 @@ async def attempt(client: httpx.AsyncClient, job: Claimed, timeout: float) -> Ou
             return await _send(client, job, insecure)
     except url_safety.Refused as refused:
         return Outcome(job.key, False, None, str(refused), final=True)
-    except TimeoutError:
+    except (TimeoutError, httpx.TimeoutException):
         return Outcome(job.key, False, None, f"timed out after {timeout:g} s")
     except (httpx.HTTPError, OSError) as exc:
         return Outcome(job.key, False, None, _network_message(exc))

@@ -91,9 +91,9 @@ class Worker:
                 asyncio.get_running_loop().call_later(max(0.0, due - time.time()), self._wake.set)
         except Exception:
             log.exception("webhooks: delivery %s failed unexpectedly; it will be retried", job.id)
-        finally:
-            self.in_flight.pop(job.key, None)
-            self._wake.set()
+        # Not in `finally`: an attempt cut short by cancellation stays listed, so `run` puts it back.
+        self.in_flight.pop(job.key, None)
+        self._wake.set()
 
     async def _prune(self) -> None:
         if time.monotonic() - self._last_prune < PRUNE_EVERY:
