@@ -34,33 +34,8 @@ def new_id() -> str:
     return str(uuid.UUID(int=value))
 
 
-_VARIANT = {h: "89ab"[int(h, 16) & 3] for h in "0123456789abcdef"}
-
-
 def new_ids(n: int) -> list[str]:
-    """`n` ids in order, made in one go (one lock, one random read): a batch of 300 costs ~0.3 ms, not 5."""
-    global _last_ms, _seq
-    if n <= 0:
-        return []
-    with _lock:
-        ms = max(time.time_ns() // 1_000_000, _last_ms)
-        if ms == _last_ms:
-            seq = _seq + 1
-        else:
-            seq = int.from_bytes(os.urandom(2), "big") & 0x3FF
-        stamps = []
-        for _ in range(n):
-            if seq >= 1 << 12:
-                ms, seq = ms + 1, 0
-            stamps.append((ms, seq))
-            seq += 1
-        _last_ms, _seq = stamps[-1]
-    noise = os.urandom(8 * n).hex()
-    out = []
-    for i, (ms, seq) in enumerate(stamps):
-        r = noise[16 * i : 16 * i + 16]  # 64 random bits; the variant takes the top two
-        out.append(f"{ms >> 16:08x}-{ms & 0xFFFF:04x}-7{seq:03x}-{_VARIANT[r[0]]}{r[1:4]}-{r[4:]}")
-    return out
+    return [new_id() for _ in range(n)]
 
 
 def now_iso() -> str:

@@ -58,7 +58,7 @@ def seeded(path: Path):
 def call(tool: str, args: dict, conn, principal):
     spec = REGISTRY.tools[tool]
     typed = REGISTRY.prepare(spec, args, principal)
-    return in_transaction(conn, _execute, spec, typed, principal, None, write=True)
+    return in_transaction(conn, _execute, spec, typed, principal, False, None, None, write=True)[0]
 
 
 def batch(start: int, orgs: list[str]) -> dict:

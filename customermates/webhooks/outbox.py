@@ -12,6 +12,7 @@ whose lease runs out, and whichever worker runs next claims them again (at least
 from __future__ import annotations
 
 import json
+import os
 import random
 import sqlite3
 import time
@@ -21,7 +22,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from customermates.audit import AuditEvent
-from customermates.ids import iso, new_id, new_ids
+from customermates.ids import iso, new_id
 from customermates.webhooks.events import EVENT_NAMES, envelope, record_json
 from customermates.webhooks.settings import WebhookSettings
 
@@ -61,10 +62,20 @@ def subscribers(conn: sqlite3.Connection, company_id: str) -> dict[str, list[str
     return out
 
 
+def _noise(n: int) -> list[str]:
+    """48 random bits per id, as 12 hex digits."""
+    text = os.urandom(6 * n).hex()
+    return [text[12 * i : 12 * i + 12] for i in range(n)]
+
+
 def enqueue(
     conn: sqlite3.Connection, company_id: str, user_id: str | None, now: str, events: list[AuditEvent]
 ) -> int:
-    """One `pending` row per (record event x subscribed enabled webhook), in the call's transaction."""
+    """One `pending` row per (record event x subscribed enabled webhook), in the call's transaction.
+
+    A delivery id is its event's UUIDv7 with a fresh random tail: a UUIDv7 of the same moment, in
+    event order, made without the id generator's per-id cost (hundreds of rows per call).
+    """
     wanted = [e for e in events if e.event in _EVENTS]
     if not wanted:
         return 0
@@ -76,9 +87,9 @@ def enqueue(
         return 0
     max_attempts = WebhookSettings.from_env().max_attempts
     due = time.time()
-    ids = iter(new_ids(sum(len(targets) for _, targets in sent)))
+    noise = iter(_noise(sum(len(targets) for _, targets in sent)))
     delivery_rows = [
-        (company_id, next(ids), hook_id, event.id, max_attempts, due)
+        (company_id, event.id[:24] + next(noise), hook_id, event.id, max_attempts, due)
         for event, targets in sent
         for hook_id in targets
     ]
