@@ -2,33 +2,23 @@
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 import logging
 import re
-import secrets
 import sqlite3
-import string
 import time
 from dataclasses import dataclass, replace
 
 from customermates.ids import now_iso
 from customermates.permissions import READ_ACTIONS
+from customermates.store import accounts
+from customermates.store.accounts import generate_key, key_hash  # noqa: F401  (re-exported)
 
 log = logging.getLogger("customermates.auth")
 
-ALPHABET = string.digits + string.ascii_uppercase + string.ascii_lowercase
-KEY_LENGTH = 64
 _KEY_SHAPE = re.compile(r"^[0-9A-Za-z]{64}$")
+
 UNAUTHORIZED = "Missing or invalid API key: send it as `x-api-key: <key>` or `Authorization: Bearer <key>`."
-
-
-def generate_key() -> str:
-    return "".join(secrets.choice(ALPHABET) for _ in range(KEY_LENGTH))
-
-
-def key_hash(key: str) -> str:
-    return hashlib.sha256(key.encode()).hexdigest()
 
 
 @dataclass(frozen=True)
@@ -62,22 +52,13 @@ class Principal:
         return self.can(f"{resource}.readOwn")
 
 
-_LOOKUP = """
-SELECT k.id, k.hash, k.read_only, k.expires_at, k.revoked_at, u.id, u.company_id, u.status,
-       r.id, r.name, r.is_system,
-       (SELECT group_concat(p.resource || '.' || p.action) FROM role_permission p WHERE p.role_id = r.id)
-FROM api_key k JOIN app_user u ON u.id = k.user_id JOIN role r ON r.id = u.role_id
-WHERE k.hash = ?
-"""
-
-
 def authenticate(conn: sqlite3.Connection, key: str | None) -> Principal | None:
     """The principal of a usable key, or None; the log records why a key was refused (never the key)."""
     if not key or not _KEY_SHAPE.match(key):
         log.info("auth refused: %s", "no key" if not key else "malformed key")
         return None
     digest = key_hash(key)
-    row = conn.execute(_LOOKUP, (digest,)).fetchone()
+    row = accounts.key_row(conn, digest)
     if row is None or not hmac.compare_digest(row[1], digest):
         log.info("auth refused: unknown key")
         return None
@@ -139,5 +120,4 @@ class LastUsed:
         return [(at, key_id) for key_id, at in pending.items()]
 
 
-def flush_last_used(conn: sqlite3.Connection, rows: list[tuple[str, str]]) -> None:
-    conn.executemany("UPDATE api_key SET last_used_at = ? WHERE id = ?", rows)
+flush_last_used = accounts.touch_keys

@@ -13,14 +13,11 @@ from pathlib import Path
 from typing import Any
 
 from customermates import __version__, config
+from customermates.errors import CommandError
 from customermates.store import StorageError, connect
 from customermates.store import accounts as acc
 from customermates.store.database import check_engine, in_transaction
 from customermates.store.migrations import migrate
-
-
-class CommandError(Exception):
-    """A failed action: printed as one line on stderr, exit status 1."""
 
 
 def open_db(path: Path) -> sqlite3.Connection:

@@ -1,4 +1,4 @@
-"""The error catalogue, shared by MCP and REST.
+"""The error catalogue, shared by MCP and REST: codes, HTTP statuses, JSON-RPC codes, exception types.
 
     ToolError(code, message, issues, suggestions)
      ├── invalid_input    400  bad shape, type, range, enum, null, batch size, domain rule
@@ -12,10 +12,21 @@
 MCP: a tool error becomes a result with `isError: true`, `structuredContent = {"error": ...}` and a
 text item `<code>: <message>` plus one line per issue. REST: the same object as the body, with the
 status above (chosen from the code alone, so both doors agree). Transport-level errors of REST
-(`unauthorized`, `method_not_allowed`, `payload_too_large`, `unsupported_media_type`) use the same body.
+(`unauthorized`, `method_not_allowed`, `payload_too_large`, `unsupported_media_type`) use the same body,
+and OpenAPI documents every status from `RESPONSES`. JSON-RPC errors (the `*_ERROR` and version codes)
+answer messages that never reach a tool.
+
+The other exceptions stay inside the server and each ends as one of the answers above:
+
+    BodyTooLarge  -> payload_too_large (413)     ParseError -> JSON-RPC PARSE_ERROR
+    BadValue      -> one Issue of invalid_input  Failed     -> the failed call's own outcome
+    KeyRefused    -> stdio: INVALID_REQUEST, then exit
+    StorageError, AccountError, CommandError -> the command line: one line on stderr, exit status 1
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 import msgspec
 
@@ -33,7 +44,40 @@ STATUS = {
     "internal": 500,
 }
 
+# HTTP status -> (OpenAPI response name, when it happens); its codes are those STATUS maps to it.
+RESPONSES = {
+    400: ("BadRequest", "The request is malformed or breaks a rule; `issues` says where."),
+    401: ("Unauthorized", "Missing, unknown or revoked API key."),
+    403: ("Forbidden", "The role lacks a permission, the key is read-only, or the Origin is refused."),
+    404: ("NotFound", "No such route, record or tool."),
+    405: ("MethodNotAllowed", "The method is not defined for this path; see `Allow`."),
+    409: ("Conflict", "The request collides with current state (e.g. a label already used)."),
+    413: ("PayloadTooLarge", "The body is over 2 MB."),
+    415: ("UnsupportedMediaType", "The body was not sent as application/json."),
+    429: ("RateLimited", "The key's request budget is spent; see `Retry-After`."),
+    500: ("Internal", "Unexpected server error; `correlationId` identifies it in the log."),
+}
+
+# JSON-RPC 2.0 error codes, and the MCP ones for a protocol version the request cannot use.
+PARSE_ERROR, INVALID_REQUEST, METHOD_NOT_FOUND, INVALID_PARAMS, INTERNAL_ERROR = (
+    -32700,
+    -32600,
+    -32601,
+    -32602,
+    -32603,
+)
+HEADER_MISMATCH, UNSUPPORTED_VERSION = -32020, -32022
+
 MAX_ISSUES = 50
+
+# Where record ids come from: the one wording of the hint every id error carries.
+ID_SOURCES = "filter_entity / search_all_entities (users: list_users)"
+ID_HINT = f"Ids come from {ID_SOURCES}; never invent one or pass a name."
+
+
+def codes_of(status: int) -> list[str]:
+    """The error codes answered with `status`, in catalogue order."""
+    return [code for code, answered in STATUS.items() if answered == status]
 
 
 class Issue(msgspec.Struct):
@@ -51,7 +95,7 @@ class ErrorBody(msgspec.Struct, omit_defaults=True):
 
 
 class Error(msgspec.Struct):
-    """The error object every failing call returns (TOOLS.md §1.3, REST.md §3.1)."""
+    """The error object every failing call returns, on MCP and REST alike."""
 
     error: ErrorBody
 
@@ -98,7 +142,7 @@ def invalid(issues: list[Issue], subject: str = "the arguments", writes: bool = 
 def not_found(what: list[tuple[str, str, str]], lister: str) -> ToolError:
     """`what` holds (path, type, id) for every missing id."""
     issues = [
-        Issue(path, f"no {kind} with id {ident} exists in your company", f"Use ids returned by {lister}.")
+        Issue(path, f"no {kind} with id {ident} exists in your company", f"Ids come from {lister}.")
         for path, kind, ident in what
     ]
     names = ", ".join(f"{kind} {ident}" for _, kind, ident in what[:5])
@@ -112,3 +156,51 @@ def forbidden(missing: list[str], role: str) -> ToolError:
         "forbidden",
         f"Your role '{role}' lacks the permission {perms}; an admin can grant it to your role.",
     )
+
+
+# ---- exceptions that stay inside the server ------------------------------------------------------
+
+
+class BodyTooLarge(Exception):
+    """The request body is over the limit; answered as `payload_too_large`."""
+
+
+class ParseError(ValueError):
+    """The bytes are not one JSON text."""
+
+
+class BadValue(Exception):
+    """One value that cannot be read; becomes one issue at the value's path."""
+
+    def __init__(self, message: str, hint: str):
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+
+
+class Failed(Exception):
+    """A tool call made while adapting a result failed; its outcome is the answer."""
+
+    def __init__(self, outcome: Any):
+        super().__init__(outcome.structured)
+        self.outcome = outcome
+
+
+class KeyRefused(Exception):
+    """The key failed its per-request check; carries the JSON-RPC error to send before exiting."""
+
+    def __init__(self, answer: dict[str, Any]):
+        super().__init__(answer["error"]["message"])
+        self.answer = answer
+
+
+class StorageError(Exception):
+    """The database cannot be used (engine too old, bad migration); the message says why."""
+
+
+class AccountError(Exception):
+    """A refused account change; the message says what was wrong and how to fix it."""
+
+
+class CommandError(Exception):
+    """A failed command-line action: printed as one line on stderr, exit status 1."""

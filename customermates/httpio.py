@@ -10,14 +10,10 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from customermates.config import MAX_BODY_BYTES
-from customermates.errors import STATUS, ToolError
+from customermates.errors import STATUS, BodyTooLarge, ToolError
 
 _encode = msgspec.json.Encoder().encode
 REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,128}$")
-
-
-class BodyTooLarge(Exception):
-    pass
 
 
 def json_response(data: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:

@@ -19,7 +19,7 @@ from typing import Any
 
 from customermates import __version__
 from customermates.crm.loading import RECORD_TYPES
-from customermates.errors import Error
+from customermates.errors import RESPONSES, Error, codes_of
 from customermates.httpio import REQUEST_ID
 from customermates.jsonschema import components
 from customermates.registry import Registry, Tool
@@ -57,23 +57,7 @@ body, `path.id`, `query.page`.
 
 **Limits:** JSON bodies up to 2 MB; every response carries `X-Request-Id` (yours when valid)."""
 
-# status -> (component name, error code(s), when)
-ERRORS = {
-    400: ("BadRequest", "invalid_input", "The request is malformed or breaks a rule; `issues` says where."),
-    401: ("Unauthorized", "unauthorized", "Missing, unknown or revoked API key."),
-    403: (
-        "Forbidden",
-        "forbidden",
-        "The role lacks a permission, the key is read-only, or the Origin is refused.",
-    ),
-    404: ("NotFound", "not_found / unknown_tool", "No such route, record or tool."),
-    405: ("MethodNotAllowed", "method_not_allowed", "The method is not defined for this path; see `Allow`."),
-    409: ("Conflict", "conflict", "The request collides with current state (e.g. a label already used)."),
-    413: ("PayloadTooLarge", "payload_too_large", "The body is over 2 MB."),
-    415: ("UnsupportedMediaType", "unsupported_media_type", "The body was not sent as application/json."),
-    429: ("RateLimited", "rate_limited", "The key's request budget is spent; see `Retry-After`."),
-    500: ("Internal", "internal", "Unexpected server error; `correlationId` identifies it in the log."),
-}
+ERRORS = {status: (name, " / ".join(codes_of(status)), when) for status, (name, when) in RESPONSES.items()}
 ERROR_HEADERS = {401: "WWW-Authenticate", 405: "Allow", 429: "Retry-After"}
 BODY_ONLY = {413, 415}
 

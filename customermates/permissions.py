@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 CRM_RESOURCES = ("contacts", "organizations", "deals", "services", "tasks")
 RESOURCES = (*CRM_RESOURCES, "users", "company", "api", "auditLog")
 ACTIONS = ("create", "readOwn", "readAll", "update", "delete")
@@ -26,3 +28,8 @@ SEEDED_ROLES = [
         [(r, a) for r in (*CRM_RESOURCES, "users", "company") for a in ("readOwn", "readAll")],
     ),
 ]
+
+
+def read_groups(resources: Iterable[str]) -> list[list[str]]:
+    """Reading needs, for each resource once, `readAll` or `readOwn` (permission groups of a tool)."""
+    return [[f"{r}.readAll", f"{r}.readOwn"] for r in dict.fromkeys(resources)]

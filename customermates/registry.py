@@ -33,7 +33,8 @@ from customermates.call import Call
 from customermates.errors import ToolError, forbidden
 from customermates.ids import new_id, now_iso
 from customermates.jsonschema import tool_schema
-from customermates.permissions import CRM_RESOURCES
+from customermates.nearest import closest, ranked
+from customermates.permissions import CRM_RESOURCES, read_groups
 from customermates.rest.plan import Plan, plan
 from customermates.rest.route import Route
 from customermates.validation import check
@@ -121,10 +122,17 @@ def needs(*alternatives: str) -> Requirement:
     return lambda _args: [list(alternatives)]
 
 
+_RESOURCE_OF = {r[:-1]: r for r in CRM_RESOURCES}  # entity type -> its resource
+
+
 def per_entity(*actions: str, attr: str = "entity") -> Requirement:
     """`<res>.<action>` where `<res>` is the resource of the input's entity type."""
-    by_type = {r[:-1]: r for r in CRM_RESOURCES}
-    return lambda args: [[f"{by_type[getattr(args, attr)]}.{a}" for a in actions]]
+    return lambda args: [[f"{_RESOURCE_OF[getattr(args, attr)]}.{a}" for a in actions]]
+
+
+def reads_entity(args: Any) -> list[list[str]]:
+    """Reading the input's entity type: its `readAll` or `readOwn`."""
+    return read_groups([_RESOURCE_OF[args.entity]])
 
 
 @dataclass(frozen=True)
@@ -358,18 +366,9 @@ _ALIASES = [
 
 
 def normalize_name(name: str) -> str:
-    name = re.sub(r"(?<=[a-z0-9])([A-Z])", r"_\1", name.strip())
-    return re.sub(r"[-\s]+", "_", name).lower()
-
-
-def levenshtein(a: str, b: str) -> int:
-    prev = list(range(len(b) + 1))
-    for i, ca in enumerate(a, 1):
-        cur = [i]
-        for j, cb in enumerate(b, 1):
-            cur.append(min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (ca != cb)))
-        prev = cur
-    return prev[-1]
+    """`createContacts` / `create-contacts` -> `create_contacts`, to read the verb of a tool name."""
+    name = re.sub(r"(?<=[a-z0-9])([A-Z])", r"_\1", name[:128].strip())
+    return re.sub(r"[-\s]+", "_", name).lower()[:64]
 
 
 def _alias_hits(name: str) -> list[str]:
@@ -385,11 +384,8 @@ def _alias_hits(name: str) -> list[str]:
 
 
 def suggest(name: str, names: list[str], count: int = 3) -> list[str]:
-    """Exactly `count` distinct names: close spellings, then alias hits, then the rest by distance."""
-    # Levenshtein is quadratic: a hostile megabyte-long name must not stall the server.
-    wanted = normalize_name(name[:128])[:64]
-    distance = {n: levenshtein(wanted, n) for n in names}
-    by_distance = sorted(names, key=lambda n: distance[n])  # stable: ties keep tools/list order
-    close = [n for n in by_distance if distance[n] <= 2]
-    ranked = close + [n for n in _alias_hits(wanted) if n in distance] + by_distance
-    return list(dict.fromkeys(ranked))[:count]
+    """Exactly `count` distinct names: spellings within 2 edits, then alias hits, then the rest by distance."""
+    by_distance = [n for _, n in ranked(name, names)]
+    close = closest(name, names, n=len(names), within=2)
+    aliases = [n for n in _alias_hits(normalize_name(name)) if n in names]
+    return list(dict.fromkeys(close + aliases + by_distance))[:count]

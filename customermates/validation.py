@@ -13,7 +13,6 @@ issues and normalizing text on the way (NFC, trimmed, lowercase ids). Only a cle
 
 from __future__ import annotations
 
-import difflib
 import math
 import re
 import unicodedata
@@ -22,13 +21,13 @@ from typing import Any
 import msgspec
 from msgspec import inspect as mi
 
-from customermates.errors import MAX_ISSUES, Issue, ToolError, invalid
+from customermates.errors import ID_HINT, MAX_ISSUES, Issue, ToolError, invalid
+from customermates.nearest import closest
 
 UUID_PATTERN = r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
 _UUID = re.compile(UUID_PATTERN)
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _CONTROL_MULTILINE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
-ID_HINT = "ids come from filter_entity / search_all_entities / list_* — never invent or pass a name."
 NULL_HINT = "Omit the field to keep its value."
 _JSON_TYPE = {dict: "an object", list: "an array", str: "a string", bool: "a boolean", type(None): "null"}
 
@@ -39,19 +38,6 @@ def json_type(value: Any) -> str:
     if isinstance(value, int | float):
         return "a number"
     return _JSON_TYPE.get(type(value), type(value).__name__)
-
-
-def closest(word: str, choices: list[str] | tuple[str, ...], n: int = 1) -> list[str]:
-    """Closest names, comparing lowercase without `_`/`-` so `first_name` finds `firstName`."""
-
-    def norm(s: str) -> str:
-        return re.sub(r"[_\-\s]", "", str(s)).lower()
-
-    exact = [c for c in choices if norm(c) == norm(word)]
-    if exact:
-        return exact[:n]
-    by_norm = {norm(c): c for c in choices}
-    return [by_norm[m] for m in difflib.get_close_matches(norm(word), list(by_norm), n=n, cutoff=0.6)]
 
 
 class _Walk:

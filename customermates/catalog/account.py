@@ -9,6 +9,7 @@ import msgspec
 from msgspec import UNSET, Meta, UnsetType
 
 from customermates.call import Call
+from customermates.crm.model import user_scope
 from customermates.permissions import ALL
 from customermates.record_diff import diff
 from customermates.registry import Tool, needs
@@ -26,6 +27,7 @@ from customermates.shapes import (
     UserPage,
     total_pages,
 )
+from customermates.store import accounts
 from customermates.validation import require_some
 
 Name = Annotated[str, Meta(min_length=1, max_length=255)]
@@ -41,21 +43,12 @@ AvatarUrl = Annotated[
 AVATAR_HELP = 'An https:// image URL up to 2048 characters; null or "" removes the avatar.'
 
 
-_USER_SQL = """
-SELECT u.id, u.email, u.first_name, u.last_name, u.role_id, r.name, u.status, u.country, u.avatar_url,
-       u.created_at, u.updated_at
-FROM app_user u JOIN role r ON r.id = u.role_id
-"""
-
-
 def _user(row: sqlite3.Row) -> User:
     return User(*row)
 
 
 def load_user(conn: sqlite3.Connection, company_id: str, user_id: str) -> User:
-    return _user(
-        conn.execute(_USER_SQL + " WHERE u.company_id = ? AND u.id = ?", (company_id, user_id)).fetchone()
-    )
+    return _user(accounts.user_row(conn, company_id, user_id))
 
 
 # ---- get_current_user ------------------------------------------------------------------------------
@@ -77,11 +70,8 @@ _PERMISSION_RANK = {pair: i for i, pair in enumerate(ALL)}
 
 
 def _role_permissions(conn: sqlite3.Connection, role_ids: list[str]) -> dict[str, list[Permission]]:
-    marks = ",".join("?" * len(role_ids))
     out: dict[str, list[Permission]] = {r: [] for r in role_ids}
-    rows = conn.execute(
-        f"SELECT role_id, resource, action FROM role_permission WHERE role_id IN ({marks})", role_ids
-    ).fetchall()
+    rows = accounts.role_permission_rows(conn, role_ids)
     for role_id, resource, action in sorted(rows, key=lambda r: _PERMISSION_RANK.get((r[1], r[2]), 999)):
         out[role_id].append(Permission(resource, action))
     return out
@@ -89,13 +79,13 @@ def _role_permissions(conn: sqlite3.Connection, role_ids: list[str]) -> dict[str
 
 def get_current_user(call: Call, _args: NoInput) -> CurrentUser:
     me = load_user(call.conn, call.company_id, call.principal.user_id)
-    company = call.conn.execute("SELECT id, name FROM company WHERE id = ?", (call.company_id,)).fetchone()
+    company = load_company(call.conn, call.company_id)
     perms = _role_permissions(call.conn, [me.roleId])[me.roleId]
     return CurrentUser(
         **msgspec.structs.asdict(me),
         isSystemRole=call.principal.is_system,
         permissions=perms,
-        company=CompanyRef(*company),
+        company=CompanyRef(company.id, company.name),
     )
 
 
@@ -132,12 +122,9 @@ def update_my_profile(call: Call, args: UpdateMyProfileInput) -> UserResult:
     changes = diff(msgspec.to_builtins(before), msgspec.to_builtins(after))
     if not changes:
         return UserResult(before, "Nothing changed; your profile already had these values.")
-    sets = ", ".join(f"{_PROFILE_COLUMNS[k]} = ?" for k in given)
     name_key = f"{after.firstName} {after.lastName}".strip().casefold()
-    call.conn.execute(
-        f"UPDATE app_user SET {sets}, name_key = ?, updated_at = ? WHERE id = ?",
-        [*given.values(), name_key, call.now, before.id],
-    )
+    columns = {_PROFILE_COLUMNS[k]: v for k, v in given.items()}
+    accounts.write_user(call.conn, before.id, columns, name_key, call.now)
     call.event("user", before.id, "user.updated", changes)
     return UserResult(load_user(call.conn, call.company_id, before.id), "Updated your profile.")
 
@@ -154,19 +141,12 @@ class ListUsersInput(Input):
 
 
 def list_users(call: Call, args: ListUsersInput) -> UserPage:
-    where, params = ["u.company_id = ?"], [call.company_id]
-    if not call.principal.reads_all("users"):
-        where.append("u.id = ?")
-        params.append(call.principal.user_id)
+    seen, allowed = user_scope(call.principal, "u") or ("0", [])
+    where, params = [seen], list(allowed)
     for token in dict.fromkeys(args.searchTerm.casefold().split()):
         where.append("(instr(u.name_key, ?) > 0 OR instr(u.email_key, ?) > 0)")
         params += [token, token]
-    clause = " AND ".join(where)
-    total = call.conn.execute(f"SELECT count(*) FROM app_user u WHERE {clause}", params).fetchone()[0]
-    rows = call.conn.execute(
-        f"{_USER_SQL} WHERE {clause} ORDER BY u.name_key, u.id LIMIT ? OFFSET ?",
-        [*params, args.pageSize, (args.page - 1) * args.pageSize],
-    ).fetchall()
+    total, rows = accounts.user_page(call.conn, where, params, args.pageSize, (args.page - 1) * args.pageSize)
     return UserPage(
         [_user(r) for r in rows], total, args.page, args.pageSize, total_pages(total, args.pageSize)
     )
@@ -198,12 +178,7 @@ _COMPANY_COLUMNS = {
 
 
 def load_company(conn: sqlite3.Connection, company_id: str) -> Company:
-    row = conn.execute(
-        "SELECT id, name, street, city, postal_code, country, currency, created_at, updated_at"
-        " FROM company WHERE id = ?",
-        (company_id,),
-    ).fetchone()
-    return Company(*row)
+    return Company(*accounts.company_row(conn, company_id))
 
 
 def get_company(call: Call, _args: NoInput) -> Company:
@@ -232,10 +207,7 @@ def update_company(call: Call, args: UpdateCompanyInput) -> CompanyResult:
     changes = diff(msgspec.to_builtins(before), msgspec.to_builtins(after))
     if not changes:
         return CompanyResult(before, "Nothing changed; the company already had these values.")
-    sets = ", ".join(f"{_COMPANY_COLUMNS[k]} = ?" for k in given)
-    call.conn.execute(
-        f"UPDATE company SET {sets}, updated_at = ? WHERE id = ?", [*given.values(), call.now, before.id]
-    )
+    accounts.write_company(call.conn, before.id, {_COMPANY_COLUMNS[k]: v for k, v in given.items()}, call.now)
     call.event("company", before.id, "company.updated", changes)
     return CompanyResult(load_company(call.conn, call.company_id), "Updated the company profile.")
 
@@ -257,10 +229,7 @@ class RoleList(msgspec.Struct):
 
 
 def list_roles(call: Call, _args: NoInput) -> RoleList:
-    rows = call.conn.execute(
-        "SELECT id, name, description, is_system FROM role WHERE company_id = ? ORDER BY name_key, id",
-        (call.company_id,),
-    ).fetchall()
+    rows = accounts.role_rows(call.conn, call.company_id)
     perms = _role_permissions(call.conn, [r[0] for r in rows]) if rows else {}
     items = [Role(r[0], r[1], r[2], bool(r[3]), perms[r[0]]) for r in rows]
     return RoleList(items, len(items))

@@ -21,6 +21,7 @@ from customermates.crm.inputs import (
 from customermates.crm.loading import RECORD_TYPES, load_records
 from customermates.crm.model import ENTITY_TYPES, PLURAL
 from customermates.errors import invalid, not_found
+from customermates.permissions import read_groups
 from customermates.registry import Tool, per_entity
 from customermates.shapes import Id, Input
 
@@ -80,8 +81,7 @@ class GetEntitiesResult(msgspec.Struct):
 
 
 def _read_groups(args: GetEntitiesInput) -> list[list[str]]:
-    kinds = dict.fromkeys(item.entity for item in args.items)
-    return [[f"{PLURAL[k]}.readAll", f"{PLURAL[k]}.readOwn"] for k in kinds]
+    return read_groups(PLURAL[item.entity] for item in args.items)
 
 
 def _fetch(call: Call, items: list[GetEntitiesItem]) -> dict[tuple[str, str], dict]:

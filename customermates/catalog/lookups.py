@@ -18,7 +18,8 @@ from customermates.crm import queries as q
 from customermates.crm.model import ENTITY_TYPES, PLURAL, RELATIONS
 from customermates.crm.search import read_terms
 from customermates.errors import Issue, invalid
-from customermates.registry import Tool, per_entity
+from customermates.permissions import read_groups
+from customermates.registry import Tool, reads_entity
 from customermates.shapes import Input, Page, PageSize, SearchTerm, total_pages
 
 Term = Annotated[
@@ -205,7 +206,7 @@ def _readable_types(args: Any) -> list[list[str]]:
     """Only explicitly named types must be readable; without `entities`, unreadable ones are skipped."""
     if args.entities is UNSET:
         return []
-    return [[f"{PLURAL[e]}.readAll", f"{PLURAL[e]}.readOwn"] for e in dict.fromkeys(args.entities)]
+    return read_groups(PLURAL[e] for e in args.entities)
 
 
 def _check_search(args: SearchAllInput) -> None:
@@ -255,7 +256,7 @@ TOOLS = [
         EntityConfiguration,
         get_entity_configuration,
         "core",
-        per_entity("readAll", "readOwn"),
+        reads_entity,
         read_only=True,
         idempotent=True,
         rest=CONFIGURATION_ROUTES,
@@ -271,7 +272,7 @@ TOOLS = [
         FilterResult,
         filter_entity,
         "core",
-        per_entity("readAll", "readOwn"),
+        reads_entity,
         read_only=True,
         idempotent=True,
         rest=SEARCH_ROUTES,
@@ -286,7 +287,7 @@ TOOLS = [
         CountResult,
         count_entity,
         "core",
-        per_entity("readAll", "readOwn"),
+        reads_entity,
         read_only=True,
         idempotent=True,
     ),

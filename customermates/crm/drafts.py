@@ -20,9 +20,9 @@ from customermates.call import Call
 from customermates.crm import custom_values, link_rows
 from customermates.crm.inputs import OWN_FIELDS, relation_field
 from customermates.crm.model import RELATIONS, Relation, scope_sql, to_units, visible_ids, visible_user_ids
-from customermates.errors import Issue, not_found
+from customermates.errors import ID_SOURCES, Issue, not_found
 
-LISTER = "filter_entity / search_all_entities (users: list_users)"
+LISTER = ID_SOURCES
 
 # JSON field -> column, per entity; name_key (and a contact's last_key) are derived from them.
 FIELD_COLUMNS = {

@@ -21,6 +21,8 @@ from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Any
 
 from customermates.crm.model import RELATIONS, SCALE, Relation
+from customermates.errors import ID_HINT
+from customermates.errors import BadValue as Bad  # short: raised on most lines below
 from customermates.validation import UUID_PATTERN, json_type
 
 if TYPE_CHECKING:
@@ -60,15 +62,6 @@ MAX_VALUES = 100
 MAX_DAYS = 36_500
 
 
-class Bad(Exception):
-    """One value that cannot be read; becomes one issue at the value's path."""
-
-    def __init__(self, message: str, hint: str):
-        super().__init__(message)
-        self.message = message
-        self.hint = hint
-
-
 # ---- reading one value ---------------------------------------------------------------------------
 
 
@@ -86,7 +79,6 @@ class Bounds:
 
 
 _UUID = re.compile(UUID_PATTERN)
-ID_HINT = "Ids come from filter_entity / search_all_entities (users: list_users); never pass a name."
 
 
 def read_id(field: Field, raw: Any) -> str:

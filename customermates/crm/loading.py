@@ -28,6 +28,7 @@ from customermates.crm.model import (
     display_name,
     from_units,
     scope_sql,
+    user_scope,
 )
 
 
@@ -84,9 +85,7 @@ def scope(viewer: Viewer, entity: str, alias: str) -> tuple[str, list[str]] | No
     if isinstance(viewer, CompanyWide):
         return f"{alias}.company_id = ?", [viewer.company_id]
     if entity == "user":
-        if viewer.reads_all("users"):
-            return f"{alias}.company_id = ?", [viewer.company_id]
-        return (f"{alias}.id = ?", [viewer.user_id]) if viewer.reads("users") else None
+        return user_scope(viewer, alias)
     if not viewer.reads(PLURAL[entity]):
         return None
     return scope_sql(viewer, entity, alias)

@@ -86,7 +86,7 @@ def resource(entity: str) -> str:
     return PLURAL[entity]
 
 
-# ---- read scope (DATA-MODEL.md §4.3) -------------------------------------------------------------
+# ---- read scope (docs/data-model.md) -------------------------------------------------------------
 
 
 def scope_sql(principal: Principal, entity: str, alias: str) -> tuple[str, list[str]]:
@@ -107,6 +107,19 @@ def scope_sql(principal: Principal, entity: str, alias: str) -> tuple[str, list[
     return "0", []
 
 
+def user_scope(viewer: Principal, alias: str) -> tuple[str, list[str]] | None:
+    """Who may see which users: with users.readAll the company's, with users.readOwn only oneself.
+
+    The one rule for listing users, loading the `users` relation and accepting user ids; None when
+    the viewer may see no user at all.
+    """
+    if viewer.reads_all("users"):
+        return f"{alias}.company_id = ?", [viewer.company_id]
+    if viewer.reads("users"):
+        return f"{alias}.company_id = ? AND {alias}.id = ?", [viewer.company_id, viewer.user_id]
+    return None
+
+
 def visible_ids(conn: sqlite3.Connection, principal: Principal, entity: str, ids: list[str]) -> set[str]:
     """Which of `ids` are records of `entity` the caller may read (one query)."""
     if not ids:
@@ -121,17 +134,16 @@ def visible_ids(conn: sqlite3.Connection, principal: Principal, entity: str, ids
 
 
 def visible_user_ids(conn: sqlite3.Connection, principal: Principal, ids: list[str]) -> set[str]:
-    """Users the caller may reference: with `users.readAll` the company's users, with readOwn only oneself."""
-    if not ids:
+    """Which of `ids` are users the caller may reference (`user_scope`)."""
+    scope = user_scope(principal, "u")
+    if not ids or scope is None:
         return set()
-    if not principal.reads("users"):
-        return set()
+    where, params = scope
     rows = conn.execute(
-        "SELECT id FROM app_user WHERE company_id = ? AND id IN (SELECT value FROM json_each(?))",
-        (principal.company_id, json.dumps(ids)),
+        f"SELECT u.id FROM app_user u WHERE {where} AND u.id IN (SELECT value FROM json_each(?))",
+        [*params, json.dumps(ids)],
     )
-    found = {r[0] for r in rows}
-    return found if principal.reads_all("users") else found & {principal.user_id}
+    return {r[0] for r in rows}
 
 
 # ---- money and quantities: integers scaled by 10^4 (DATA-MODEL.md §1) ------------------------------

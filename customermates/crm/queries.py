@@ -26,8 +26,8 @@ from customermates.crm.inputs import EntityRef, EntityType
 from customermates.crm.model import ENTITY_TYPES, PLURAL, scope_sql, visible_ids, visible_user_ids
 from customermates.crm.search import MAX_TOKENS, Terms, match_sql, read_terms, tier_sql
 from customermates.errors import Issue, invalid, not_found
+from customermates.nearest import closest
 from customermates.shapes import total_pages
-from customermates.validation import closest
 
 if TYPE_CHECKING:
     import sqlite3

@@ -12,6 +12,15 @@ from typing import Any
 
 from customermates import __version__
 from customermates.auth import Caller, Principal
+from customermates.errors import (  # noqa: F401  the JSON-RPC codes, re-exported for the transports
+    HEADER_MISMATCH,
+    INTERNAL_ERROR,
+    INVALID_PARAMS,
+    INVALID_REQUEST,
+    METHOD_NOT_FOUND,
+    PARSE_ERROR,
+    UNSUPPORTED_VERSION,
+)
 from customermates.onboarding import INSTRUCTIONS, SETUP_PROMPT
 from customermates.registry import Registry
 
@@ -23,14 +32,6 @@ LATEST_HANDSHAKE = "2025-11-25"
 SUPPORTED_VERSIONS = list(HANDSHAKE_VERSIONS)
 ENVELOPE_VERSION_KEY = "io.modelcontextprotocol/protocolVersion"
 
-PARSE_ERROR, INVALID_REQUEST, METHOD_NOT_FOUND, INVALID_PARAMS, INTERNAL_ERROR = (
-    -32700,
-    -32600,
-    -32601,
-    -32602,
-    -32603,
-)
-HEADER_MISMATCH, UNSUPPORTED_VERSION = -32020, -32022
 
 SERVER_INFO = {"name": "customermates", "version": __version__, "title": "Customermates"}
 CAPABILITIES = {"tools": {"listChanged": False}, "prompts": {"listChanged": False}}

@@ -15,6 +15,8 @@ from typing import Any
 
 import msgspec
 
+from customermates.errors import ParseError
+
 fast_loads = msgspec.json.Decoder().decode
 _fast_encode = msgspec.json.Encoder().encode
 _WHITESPACE = re.compile(r"[ \t\n\r]*")
@@ -22,10 +24,6 @@ _NUMBER = re.compile(r"-?(?:0|[1-9][0-9]*)(\.[0-9]+)?([eE][-+]?[0-9]+)?")
 _LITERALS = (("true", True), ("false", False), ("null", None))
 _OPENED = object()
 REFUSED_BY_MSGSPEC = (msgspec.DecodeError, msgspec.ValidationError, RecursionError, UnicodeDecodeError)
-
-
-class ParseError(ValueError):
-    """The bytes are not one JSON text."""
 
 
 def loads(raw: bytes) -> Any:

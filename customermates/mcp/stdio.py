@@ -24,6 +24,7 @@ from anyio.streams.memory import MemoryObjectSendStream
 
 from customermates.auth import Caller, LastUsed, Principal, authenticate, flush_last_used
 from customermates.catalog import REGISTRY
+from customermates.errors import KeyRefused
 from customermates.mcp import dispatch as rpc
 from customermates.registry import TOOLSETS
 from customermates.store import Database, connect
@@ -50,14 +51,6 @@ REVOKED = (
 )
 FLUSH_SECONDS = 30
 _UNPARSABLE = object()
-
-
-class KeyRefused(Exception):
-    """The key failed its per-request check; carries the JSON-RPC error to send before exiting."""
-
-    def __init__(self, answer: dict[str, Any]):
-        super().__init__(answer["error"]["message"])
-        self.answer = answer
 
 
 def serve_stdio(db_path: Path, key: str | None, toolsets: frozenset[str] | None, read_only: bool) -> int:

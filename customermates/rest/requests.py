@@ -10,11 +10,12 @@ import msgspec
 from msgspec import inspect as mi
 from starlette.requests import Request
 
-from customermates.errors import Issue, ToolError, invalid
+from customermates.errors import ID_HINT, Issue, ToolError, invalid
 from customermates.httpio import read_body
+from customermates.nearest import closest
 from customermates.rest.plan import Plan, bare
 from customermates.rest.route import Route
-from customermates.validation import ID_HINT, UUID_PATTERN, check, closest, json_type
+from customermates.validation import UUID_PATTERN, check, json_type
 
 _decode = msgspec.json.Decoder().decode
 _UUID = re.compile(UUID_PATTERN)

@@ -10,16 +10,9 @@ from starlette.requests import Request
 
 from customermates.call import Call
 from customermates.crm.loading import load_records
-from customermates.errors import ToolError
+from customermates.errors import Failed, ToolError
 from customermates.registry import Finish, Outcome, Registry
 from customermates.rest.route import Route
-
-
-class Failed(Exception):
-    """A tool call made while adapting a result failed; its outcome is the answer."""
-
-    def __init__(self, outcome: Outcome):
-        self.outcome = outcome
 
 
 async def invoke(

@@ -1,22 +1,32 @@
-"""Companies, users, roles and API keys: the writes the CLI and `serve` bootstrap make, and their rows.
+"""Companies, users, roles and API keys: all their SQL, for the CLI, authentication and the account tools.
 
-Each function runs inside a transaction its caller opened, so a command is all or nothing.
+Each function runs inside a transaction its caller opened, so a command or a call is all or nothing.
 """
 
 from __future__ import annotations
 
+import hashlib
+import secrets
 import sqlite3
+import string
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from customermates.audit import Actor, AuditEvent, write_events
-from customermates.auth import generate_key, key_hash
+from customermates.errors import AccountError
 from customermates.ids import iso, new_id, now_iso
 from customermates.permissions import SEEDED_ROLES
 
+ALPHABET = string.digits + string.ascii_uppercase + string.ascii_lowercase
+KEY_LENGTH = 64
 
-class AccountError(Exception):
-    """A refused account change; the message says what was wrong and how to fix it."""
+
+def generate_key() -> str:
+    return "".join(secrets.choice(ALPHABET) for _ in range(KEY_LENGTH))
+
+
+def key_hash(key: str) -> str:
+    return hashlib.sha256(key.encode()).hexdigest()
 
 
 @dataclass
@@ -200,3 +210,85 @@ def set_status(conn, email: str, status: str) -> None:
 
 def has_company(conn) -> bool:
     return conn.execute("SELECT 1 FROM company LIMIT 1").fetchone() is not None
+
+
+# ---- the rows the account tools and authentication read and write ---------------------------------
+
+KEY_LOOKUP = """
+SELECT k.id, k.hash, k.read_only, k.expires_at, k.revoked_at, u.id, u.company_id, u.status,
+       r.id, r.name, r.is_system,
+       (SELECT group_concat(p.resource || '.' || p.action) FROM role_permission p WHERE p.role_id = r.id)
+FROM api_key k JOIN app_user u ON u.id = k.user_id JOIN role r ON r.id = u.role_id
+WHERE k.hash = ?
+"""
+USER_COLUMNS = """
+SELECT u.id, u.email, u.first_name, u.last_name, u.role_id, r.name, u.status, u.country, u.avatar_url,
+       u.created_at, u.updated_at
+FROM app_user u JOIN role r ON r.id = u.role_id
+"""
+COMPANY_COLUMNS = (
+    "SELECT id, name, street, city, postal_code, country, currency, created_at, updated_at FROM company"
+)
+
+
+def key_row(conn: sqlite3.Connection, digest: str) -> sqlite3.Row | None:
+    """The key with this hash, its user and role, and the role's permissions as `res.action,…`."""
+    return conn.execute(KEY_LOOKUP, (digest,)).fetchone()
+
+
+def touch_keys(conn: sqlite3.Connection, rows: list[tuple[str, str]]) -> None:
+    """Store buffered `(last_used_at, key id)` pairs."""
+    conn.executemany("UPDATE api_key SET last_used_at = ? WHERE id = ?", rows)
+
+
+def user_row(conn: sqlite3.Connection, company_id: str, user_id: str) -> sqlite3.Row:
+    return conn.execute(
+        USER_COLUMNS + " WHERE u.company_id = ? AND u.id = ?", (company_id, user_id)
+    ).fetchone()
+
+
+def user_page(
+    conn: sqlite3.Connection, where: list[str], params: list, limit: int, offset: int
+) -> tuple[int, list[sqlite3.Row]]:
+    """The total and one page of users matching every condition of `where` (alias `u`), by name."""
+    clause = " AND ".join(where)
+    total = conn.execute(f"SELECT count(*) FROM app_user u WHERE {clause}", params).fetchone()[0]
+    rows = conn.execute(
+        f"{USER_COLUMNS} WHERE {clause} ORDER BY u.name_key, u.id LIMIT ? OFFSET ?", [*params, limit, offset]
+    ).fetchall()
+    return total, rows
+
+
+def write_user(
+    conn: sqlite3.Connection, user_id: str, columns: dict[str, object], name_key: str, now: str
+) -> None:
+    sets = ", ".join(f"{c} = ?" for c in columns)
+    conn.execute(
+        f"UPDATE app_user SET {sets}, name_key = ?, updated_at = ? WHERE id = ?",
+        [*columns.values(), name_key, now, user_id],
+    )
+
+
+def company_row(conn: sqlite3.Connection, company_id: str) -> sqlite3.Row:
+    return conn.execute(COMPANY_COLUMNS + " WHERE id = ?", (company_id,)).fetchone()
+
+
+def write_company(conn: sqlite3.Connection, company_id: str, columns: dict[str, object], now: str) -> None:
+    sets = ", ".join(f"{c} = ?" for c in columns)
+    conn.execute(
+        f"UPDATE company SET {sets}, updated_at = ? WHERE id = ?", [*columns.values(), now, company_id]
+    )
+
+
+def role_rows(conn: sqlite3.Connection, company_id: str) -> list[sqlite3.Row]:
+    return conn.execute(
+        "SELECT id, name, description, is_system FROM role WHERE company_id = ? ORDER BY name_key, id",
+        (company_id,),
+    ).fetchall()
+
+
+def role_permission_rows(conn: sqlite3.Connection, role_ids: list[str]) -> list[sqlite3.Row]:
+    marks = ",".join("?" * len(role_ids))
+    return conn.execute(
+        f"SELECT role_id, resource, action FROM role_permission WHERE role_id IN ({marks})", role_ids
+    ).fetchall()

@@ -16,6 +16,8 @@ from typing import Any, TypeVar
 import aiosqlite
 import anyio
 
+from customermates.errors import StorageError
+
 T = TypeVar("T")
 
 BUSY_TIMEOUT_MS = 10_000
@@ -23,10 +25,6 @@ BUSY_TIMEOUT_MS = 10_000
 # doclists and the rows it joins, so every query re-reads them (QUERIES.md §8 S1/S4: 4.5 -> 1.9 ms).
 CACHE_KIB = 32_768
 MIN_SQLITE = (3, 34, 0)
-
-
-class StorageError(Exception):
-    """The database cannot be used (engine too old, bad migration); the message says why."""
 
 
 def check_engine() -> None:
