@@ -307,6 +307,34 @@ def test_retry_after_delays_the_retry_and_delete_drops_what_is_still_queued(c, r
     )  # the original webhook's two rows may still retry; none for the deleted
 
 
+def test_bad_delivery_filters_name_the_rule_and_the_fix(c, rx):
+    cases = [
+        (
+            {"field": "url", "operator": "in", "value": ["x"]},
+            "$.filters[0].field",
+            "event, status, webhookId, createdAt",
+        ),
+        (
+            {"field": "webhookId", "operator": "notIn", "value": ["x"]},
+            "$.filters[0].operator",
+            "Use one of: in.",
+        ),
+        ({"field": "status", "operator": "in", "value": ["lost"]}, "$.filters[0].value[0]", "failed"),
+        ({"field": "createdAt", "operator": "gte", "value": "yesterday"}, "$.filters[0].value", "2026-01-05"),
+    ]
+    for rule, path, hint in cases:
+        error = err(c, "list_webhook_deliveries", {"filters": [rule]})
+        assert (error["code"], error["issues"][0]["path"]) == ("invalid_input", path)
+        assert hint in error["issues"][0]["hint"]
+    hook(c, rx.url, ["contact.created"])
+    ok(c, "create_contacts", {"contacts": [{"firstName": "Ada"}]})
+    today = deliveries(c)["items"][0]["createdAt"][:10]
+    for value, total in ((["2020-01-01", "2020-12-31"], 0), ([today, today], 1)):
+        window = [{"field": "createdAt", "operator": "between", "value": value}]
+        assert deliveries(c, filters=window)["total"] == total
+    assert deliveries(c, filters=[{"field": "createdAt", "operator": "lt", "value": today}])["total"] == 0
+
+
 def test_redirects_are_not_followed_and_timeouts_are_retried(c, rx):
     with receiving() as target:
         rx.redirect_to = target.url

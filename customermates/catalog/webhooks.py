@@ -14,7 +14,7 @@ from msgspec import UNSET, Meta, UnsetType
 
 from customermates.call import Call
 from customermates.crm import filters as fl
-from customermates.errors import Issue, ToolError, invalid
+from customermates.errors import BadValue, Issue, ToolError, invalid
 from customermates.ids import new_id
 from customermates.registry import Tool, needs
 from customermates.rest.route import LIST_QUERY, Route
@@ -411,7 +411,7 @@ class ListDeliveriesInput(Input):
     pageSize: PageSize = 10
 
 
-class _BadRule(fl.Bad):
+class _BadRule(BadValue):
     """A bad rule part other than its value."""
 
     def __init__(self, path: str, message: str, hint: str):
@@ -422,7 +422,7 @@ class _BadRule(fl.Bad):
 def _read_list(rule: DeliveryFilter, at: str) -> list[str]:
     values = rule.value if isinstance(rule.value, list) else None
     if not values or len(values) > fl.MAX_VALUES:
-        raise fl.Bad(
+        raise BadValue(
             f"{rule.operator} needs an array of 1-100 values", f'Send e.g. "value": [{_example(rule.field)}].'
         )
     for i, value in enumerate(values):
@@ -467,7 +467,7 @@ def _rule_sql(rule: DeliveryFilter, at: str, now: datetime) -> tuple[str, list[A
         return f"{column} >= ? AND {column} < ?", [_id_at(window.first), _id_at(window.after)]
     if rule.operator == "between":
         if not isinstance(rule.value, list) or len(rule.value) != 2:
-            raise fl.Bad("between needs [from, to]", 'Send e.g. "value": ["2026-01-01", "2026-01-31"].')
+            raise BadValue("between needs [from, to]", 'Send e.g. "value": ["2026-01-01", "2026-01-31"].')
         start, end = (fl.read_moment(_MOMENT_FIELD, v) for v in rule.value)
         return f"{column} >= ? AND {column} < ?", [_id_at(start.first), _id_at(end.after)]
     return _COMPARE[rule.operator](column, fl.read_moment(_MOMENT_FIELD, rule.value))
@@ -480,7 +480,7 @@ def list_webhook_deliveries(call: Call, args: ListDeliveriesInput) -> DeliveryPa
     for i, rule in enumerate(args.filters):
         try:
             sql, values = _rule_sql(rule, f"$.filters[{i}]", now)
-        except fl.Bad as bad:
+        except BadValue as bad:
             issues.append(Issue(getattr(bad, "path", f"$.filters[{i}].value"), bad.message, bad.hint))
             continue
         where.append(sql)
