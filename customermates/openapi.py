@@ -2,8 +2,8 @@
 
     registry tools ──> components.schemas (msgspec, one name per type; a clash fails)
         │                 ▲
-        ├──> POST /api/v1/tools/<name>   request = inputSchema, 200 = outputSchema (tools/list's roots)
-    routes   ──> resource operations     body and result schemas derived from the same components
+        ├──> POST /api/v1/tools/<name>   request = inputSchema, 200 = outputSchema (tools/list's own)
+    routes   ──> resource operations     body and result schemas derived from the components
     constants ──> info, security, components.responses/headers, meta operations (openapi, healthz)
 
 The result is plain data in a fixed order (paths by tag, then catalog order) with no timestamps, so
@@ -13,7 +13,6 @@ checked in by `tools/write_openapi.py` as `schemas/openapi.json`.
 
 from __future__ import annotations
 
-import copy
 import json
 from typing import Any
 
@@ -21,7 +20,7 @@ from customermates import __version__
 from customermates.crm.loading import RECORD_TYPES
 from customermates.errors import RESPONSES, Error, codes_of
 from customermates.httpio import REQUEST_ID
-from customermates.jsonschema import components
+from customermates.jsonschema import components, tool_schema
 from customermates.registry import Registry, Tool
 from customermates.rest.plan import Plan
 from customermates.rest.route import Route
@@ -29,16 +28,16 @@ from customermates.webhooks.openapi_events import ENVELOPES
 from customermates.webhooks.openapi_events import path_items as event_path_items
 
 TAGS = {
-    "Contacts": "People (REST.md §4.1).",
-    "Organizations": "Customer companies (REST.md §4.1).",
-    "Deals": "Sales opportunities (REST.md §4.1).",
-    "Services": "Products and services with a price (REST.md §4.1).",
-    "Tasks": "To-dos linked to records (REST.md §4.1).",
-    "Widgets": "Dashboard charts (REST.md §4.2).",
-    "Webhooks": "Change-event subscriptions and their delivery log (REST.md §4.3).",
-    "Custom columns": "Typed custom fields per entity type (REST.md §4.4).",
-    "Company": "The caller's company and its roles (REST.md §4.5).",
-    "Users": "The caller and their teammates (REST.md §4.5).",
+    "Contacts": "People.",
+    "Organizations": "Customer companies.",
+    "Deals": "Sales opportunities.",
+    "Services": "Products and services with a price.",
+    "Tasks": "To-dos linked to records.",
+    "Widgets": "Dashboard charts.",
+    "Webhooks": "Change-event subscriptions and their delivery log.",
+    "Custom columns": "Typed custom fields per entity type.",
+    "Company": "The caller's company and its roles.",
+    "Users": "The caller and their teammates.",
     "Tools": "Every registry tool at POST /api/v1/tools/<name>, with its MCP arguments as the body.",
     "Meta": "The API description and the health check; no key needed.",
 }
@@ -124,12 +123,6 @@ class Schemas:
         ref = schema.get("$ref")
         return self.components[ref.rsplit("/", 1)[-1]] if ref else schema
 
-    def root(self, t: type) -> dict[str, Any]:
-        """The type's schema inline with its title dropped: tools/list's `inputSchema`/`outputSchema` root."""
-        schema = copy.deepcopy(self.resolve(self.ref(t)))
-        schema.pop("title", None)
-        return schema
-
 
 def _header_refs(*names: str) -> dict[str, Any]:
     return {name: {"$ref": f"#/components/headers/{name}"} for name in ("X-Request-Id", *names)}
@@ -179,8 +172,9 @@ def request_body(schema: dict[str, Any], resolved: dict[str, Any]) -> dict[str, 
 # ---- POST /api/v1/tools/<name> -----------------------------------------------------------------------
 
 
-def tool_operation(tool: Tool, s: Schemas) -> dict[str, Any]:
-    body = s.root(tool.input)
+def tool_operation(tool: Tool) -> dict[str, Any]:
+    """The tool's `inputSchema` (with the ±10^15 number bounds the server enforces) and `outputSchema`."""
+    body = tool_schema(tool.input, exact=True)
     return {
         "operationId": tool.name,
         "summary": tool.title,
@@ -188,7 +182,9 @@ def tool_operation(tool: Tool, s: Schemas) -> dict[str, Any]:
         "tags": ["Tools"],
         "requestBody": request_body(body, body),
         "responses": responses(
-            success(200, s.root(tool.output), "The tool's `structuredContent`."), body=True, public=False
+            success(200, tool_schema(tool.output, output=True), "The tool's `structuredContent`."),
+            body=True,
+            public=False,
         ),
     }
 
@@ -385,7 +381,7 @@ def document(registry: Registry) -> dict[str, Any]:
         op = Derive(p.route, p.tool, s, registry.tools).operation()
         paths.setdefault(p.route.url, {})[p.route.method.lower()] = op
     for tool in registry.tools.values():
-        paths[f"/api/v1/tools/{tool.name}"] = {"post": tool_operation(tool, s)}
+        paths[f"/api/v1/tools/{tool.name}"] = {"post": tool_operation(tool)}
     paths.update(meta_paths())
     _unique_operation_ids(paths)
     used = {tag for item in paths.values() for op in item.values() for tag in op["tags"]}

@@ -157,7 +157,7 @@ class Tool:
             "title": self.title,
             "description": self.description,
             "inputSchema": tool_schema(self.input),
-            "outputSchema": tool_schema(self.output),
+            "outputSchema": tool_schema(self.output, output=True),
             "annotations": {
                 "title": self.title,
                 "readOnlyHint": self.read_only,

@@ -32,16 +32,16 @@ CURRENCIES = tuple(_CURRENCY_TABLE.split())
 
 CountryCode = Annotated[
     Literal[COUNTRY_CODES],  # type: ignore[valid-type]
-    Meta(description='Country as lowercase ISO 3166-1 alpha-2, e.g. "de", "us".'),
+    Meta(description='Lowercase ISO 3166-1 alpha-2, e.g. "de".'),
 ]
 Currency = Annotated[
     Literal[CURRENCIES],  # type: ignore[valid-type]
-    Meta(description=f"Currency code (one of: {', '.join(CURRENCIES)})."),
+    Meta(description="ISO 4217 code, lowercase."),
 ]
 Timestamp = Annotated[str, Meta(description="ISO 8601 UTC datetime, e.g. 2026-01-05T14:30:00.000Z")]
 
-Page = Annotated[int, Meta(ge=1, le=1_000_000, description="Page number, from 1 (default 1).")]
-PageSize = Annotated[int, Meta(ge=1, le=100, description="Items per page, 1-100 (default 10).")]
+Page = Annotated[int, Meta(ge=1, le=1_000_000)]
+PageSize = Annotated[int, Meta(ge=1, le=100)]
 SearchTerm = Annotated[
     str, Meta(max_length=200, description="Optional text to match; empty means no search.")
 ]
@@ -52,7 +52,8 @@ class Input(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=True, kw_o
 
 
 class NoInput(Input):
-    """This tool takes no arguments: send `{}`."""
+    # No docstring: msgspec would publish it as a description; an empty `properties` says it all.
+    pass
 
 
 class Permission(msgspec.Struct):

@@ -531,15 +531,16 @@ def test_entity_configuration(crm):
 def test_filter_descriptions_carry_operator_and_examples(http):
     tools = {t["name"]: t for t in rpc(http, "tools/list").json()["result"]["tools"]}
     for name in ("filter_entity", "count_entity"):
-        described = tools[name]["inputSchema"]["properties"]["filters"]["description"]
+        filters = tools[name]["inputSchema"]["properties"]["filters"]
+        described = filters["description"]
         assert '"operator"' in described and "[{" in described and "get_entity_configuration" in described
-        assert all(op in described for op in OPERATORS)
+        # The operators are listed once, by the schema; the prose does not repeat the enum.
+        assert filters["items"]["properties"]["operator"]["enum"] == list(OPERATORS)
     for name in ("get_entity_configuration", "filter_entity", "count_entity", "search_all_entities"):
         assert tools[name]["annotations"]["readOnlyHint"] is True
         assert tools[name]["annotations"]["idempotentHint"] is True
-    assert "(one of: contact, organization, deal, service, task)" in str(
-        tools["filter_entity"]["inputSchema"]
-    )
+    entity = tools["filter_entity"]["inputSchema"]["properties"]["entity"]
+    assert set(entity["enum"]) == {"contact", "organization", "deal", "service", "task"}
 
 
 def test_filter_entity_over_mcp(http):

@@ -31,7 +31,7 @@ from customermates.store import accounts
 from customermates.validation import require_some
 
 Name = Annotated[str, Meta(min_length=1, max_length=255)]
-Address = Annotated[str, Meta(max_length=255, description='Text up to 255 characters; "" clears it.')]
+Address = Annotated[str, Meta(max_length=255, description='"" clears it.')]
 AvatarUrl = Annotated[
     str,
     Meta(
@@ -40,7 +40,7 @@ AvatarUrl = Annotated[
         extra={"format_hint": 'Use an https:// URL, or "" to remove.'},
     ),
 ]
-AVATAR_HELP = 'An https:// image URL up to 2048 characters; null or "" removes the avatar.'
+AVATAR_HELP = 'An https:// image URL; null or "" removes it.'
 
 
 def _user(row: sqlite3.Row) -> User:
@@ -65,7 +65,7 @@ class CurrentUser(User):
     company: CompanyRef
 
 
-# Permissions are listed resource by resource, action by action (DATA-MODEL.md §4.1 order).
+# Permissions are listed resource by resource, action by action, in permissions.ALL order.
 _PERMISSION_RANK = {pair: i for i, pair in enumerate(ALL)}
 
 
@@ -93,8 +93,8 @@ def get_current_user(call: Call, _args: NoInput) -> CurrentUser:
 
 
 class UpdateMyProfileInput(Input):
-    firstName: Annotated[Name, Meta(description="Your first name, 1-255 characters.")] | UnsetType = UNSET
-    lastName: Annotated[Name, Meta(description="Your last name, 1-255 characters.")] | UnsetType = UNSET
+    firstName: Name | UnsetType = UNSET
+    lastName: Name | UnsetType = UNSET
     country: CountryCode | UnsetType = UNSET
     avatarUrl: Annotated[AvatarUrl | None, Meta(description=AVATAR_HELP)] | UnsetType = UNSET
 
@@ -134,7 +134,7 @@ def update_my_profile(call: Call, args: UpdateMyProfileInput) -> UserResult:
 
 class ListUsersInput(Input):
     searchTerm: Annotated[
-        SearchTerm, Meta(description="Optional text matched against first name, last name and email.")
+        SearchTerm, Meta(description="Matched against first name, last name and email.")
     ] = ""
     page: Page = 1
     pageSize: PageSize = 10
@@ -186,7 +186,7 @@ def get_company(call: Call, _args: NoInput) -> Company:
 
 
 class UpdateCompanyInput(Input):
-    name: Annotated[Name, Meta(description="The company's name, 1-255 characters.")] | UnsetType = UNSET
+    name: Name | UnsetType = UNSET
     street: Address | UnsetType = UNSET
     city: Address | UnsetType = UNSET
     postalCode: Address | UnsetType = UNSET
@@ -239,8 +239,8 @@ TOOLS = [
     Tool(
         "get_current_user",
         "Get current user",
-        "Who am I: returns the calling user, their role, every permission they hold and their company. "
-        "Call it first in a session to learn what you may do. Takes no arguments.",
+        "Who am I: the calling user, their role, every permission they hold and their company. Call it"
+        " first in a session to learn what you may do.",
         NoInput,
         CurrentUser,
         get_current_user,
@@ -252,9 +252,8 @@ TOOLS = [
     Tool(
         "update_my_profile",
         "Update my profile",
-        "Edit the caller's own first name, last name, country or avatar URL. Partial update: omitted fields, "
-        'avatarUrl included, stay as they are; send avatarUrl null or "" to remove it. Email and role cannot '
-        "be changed here. Send at least one field.",
+        "Edit the caller's own first name, last name, country or avatar URL; omitted fields stay as they"
+        " are. Email and role cannot be changed here.",
         UpdateMyProfileInput,
         UserResult,
         update_my_profile,
@@ -265,8 +264,8 @@ TOOLS = [
     Tool(
         "list_users",
         "List users",
-        "List the company's users (teammates), sorted by name, one page at a time (pageSize 1-100, default 10). "
-        "The source of ids for `userIds` and the `users` relation. With only users.readOwn you see yourself.",
+        "List the company's users (teammates) by name, one page at a time: the source of ids for `userIds`"
+        " and the `users` relation. With only users.readOwn you see yourself.",
         ListUsersInput,
         UserPage,
         list_users,
@@ -279,8 +278,8 @@ TOOLS = [
     Tool(
         "get_company",
         "Get company",
-        "Read the caller's company profile (name, address, country, currency). Service amounts and deal totals "
-        "are in this currency. Takes no arguments.",
+        "Read the caller's company profile (name, address, country, currency). Service amounts and deal"
+        " totals are in this currency.",
         NoInput,
         Company,
         get_company,
@@ -293,8 +292,7 @@ TOOLS = [
     Tool(
         "update_company",
         "Update company",
-        "Edit the company profile: name, street, city, postalCode, country, currency. Partial update: omitted "
-        'fields are kept; "" clears street, city or postalCode. Changing currency converts no amounts.',
+        "Edit the company profile; omitted fields are kept. Changing currency converts no amounts.",
         UpdateCompanyInput,
         CompanyResult,
         update_company,
@@ -306,8 +304,8 @@ TOOLS = [
     Tool(
         "list_roles",
         "List roles",
-        "List the company's roles and the permissions of each (all roles, not paged). Roles are read-only "
-        "over MCP; they are assigned with the command line.",
+        "List the company's roles and the permissions of each (all, not paged). Roles are read-only here;"
+        " they are assigned with the command line.",
         NoInput,
         RoleList,
         list_roles,

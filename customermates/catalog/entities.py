@@ -1,4 +1,4 @@
-"""Generic entity tools that read or change records by id (TOOLS.md §3)."""
+"""Generic entity tools that read or change records by id."""
 
 from __future__ import annotations
 
@@ -11,7 +11,9 @@ from customermates.call import Call
 from customermates.catalog.entity_routes import DELETE_ROUTES, GET_ROUTES
 from customermates.crm import drafts, link_and_delete, notes, writes
 from customermates.crm.inputs import (
+    ALL_OR_NOTHING,
     BATCH,
+    ID_SOURCES,
     MAX_NOTES,
     CustomFieldValueInput,
     EntityType,
@@ -25,11 +27,9 @@ from customermates.permissions import read_groups
 from customermates.registry import Tool, per_entity
 from customermates.shapes import Id, Input
 
-RecordId = Annotated[Id, Meta(description="A record id, from filter_entity or search_all_entities.")]
-Ids = Annotated[
-    list[RecordId],
-    Meta(min_length=1, max_length=BATCH, description="1-100 record ids of `entity`, each once."),
-]
+SOURCE = "From filter_entity or search_all_entities."
+RecordId = Annotated[Id, Meta(description=SOURCE)]
+Ids = Annotated[list[Id], Meta(min_length=1, max_length=BATCH, description="Unique ids, " + SOURCE.lower())]
 RELATION_NAMES = ("organizations", "contacts", "deals", "services", "tasks", "users")
 
 
@@ -40,17 +40,14 @@ class GetEntitiesItem(Input):
     entity: EntityType
     id: RecordId
     include: Annotated[
-        Literal["masterData", "withNotes"],
-        Meta(
-            description="masterData = the record without notes; withNotes adds `notes` (one of: masterData, withNotes)."
-        ),
+        Literal["masterData", "withNotes"], Meta(description="withNotes adds the record's `notes`.")
     ] = "masterData"
 
 
 class GetEntitiesInput(Input):
     items: Annotated[
         list[GetEntitiesItem],
-        Meta(min_length=1, max_length=BATCH, description="1-100 {entity, id} pairs; types may be mixed."),
+        Meta(min_length=1, max_length=BATCH, description="The records to fetch; types may be mixed."),
     ]
 
 
@@ -134,7 +131,7 @@ class NotesAppendItem(Input):
             min_length=1,
             max_length=MAX_NOTES,
             extra={"multiline": True},
-            description="Markdown to add after the existing notes (separated by a blank line).",
+            description="Markdown, added after a blank line.",
         ),
     ]
 
@@ -145,12 +142,12 @@ def _items(item: type, text: str) -> Any:
 
 class UpdateEntityNotesInput(Input):
     entity: EntityType
-    items: _items(NotesUpdateItem, "1-100 {id, notes}; notes replace the current ones.")  # type: ignore[valid-type]
+    items: _items(NotesUpdateItem, ALL_OR_NOTHING)  # type: ignore[valid-type]
 
 
 class AppendEntityNotesInput(Input):
     entity: EntityType
-    items: _items(NotesAppendItem, "1-100 {id, notes}; notes are added to the end.")  # type: ignore[valid-type]
+    items: _items(NotesAppendItem, ALL_OR_NOTHING)  # type: ignore[valid-type]
 
 
 def update_entity_notes(call: Call, args: UpdateEntityNotesInput) -> Mutation:
@@ -183,14 +180,14 @@ class CustomFieldsUpdateItem(Input):
         Meta(
             min_length=1,
             max_length=50,
-            description='1-50 {columnId, value}: listed columns are set, null or "" clears one; others stay.',
+            description="The columns to set; the others stay.",
         ),
     ]
 
 
 class UpdateEntityCustomFieldsInput(Input):
     entity: EntityType
-    items: _items(CustomFieldsUpdateItem, "1-100 {id, customFieldValues}.")  # type: ignore[valid-type]
+    items: _items(CustomFieldsUpdateItem, ALL_OR_NOTHING)  # type: ignore[valid-type]
 
 
 def update_entity_custom_fields(call: Call, args: UpdateEntityCustomFieldsInput) -> Mutation:
@@ -204,28 +201,19 @@ def update_entity_custom_fields(call: Call, args: UpdateEntityCustomFieldsInput)
 
 
 class LinkEntitiesInput(Input):
-    entity: Annotated[
-        EntityType,
-        Meta(description="The source record's type (one of: contact, organization, deal, service, task)."),
-    ]
-    sourceId: Annotated[
-        Id, Meta(description="The record whose links change; from filter_entity or search_all_entities.")
-    ]
+    entity: EntityType
+    sourceId: Annotated[Id, Meta(description=SOURCE)]
     relation: Annotated[
         Literal[RELATION_NAMES],  # type: ignore[valid-type]
-        Meta(
-            description="Which links: contact → organizations, deals, tasks, users · organization → contacts,"
-            " deals, tasks, users · deal → organizations, contacts, services, tasks, users · service → deals,"
-            " tasks, users · task → contacts, organizations, deals, services, users"
-            f" (one of: {', '.join(RELATION_NAMES)})."
-        ),
+        Meta(description="users, or any other record type; services link only to deals, tasks and users."),
     ]
     ids: Annotated[
         list[Id],
         Meta(
             min_length=1,
             max_length=BATCH,
-            description="1-100 ids of the other records, each once (users: list_users).",
+            description=f"Unique ids of the other records, from filter_entity or search_all_entities (users:"
+            f" {ID_SOURCES['user']}).",
         ),
     ]
 
@@ -242,9 +230,8 @@ TOOLS = [
     Tool(
         "get_entities",
         "Get entities",
-        "Fetch full records by id (1-100, types may be mixed): fields, relation arrays, custom values,"
-        " dates, deal totals. Use ids from filter_entity / search_all_entities; filter_entity lists refs only."
-        " Ask include=withNotes only when notes are needed. Unknown ids are listed in notFound.",
+        "Fetch full records by id: fields, relation arrays, custom values, dates, deal totals. Ask withNotes"
+        " only when notes are needed. Unknown ids are listed in notFound.",
         GetEntitiesInput,
         GetEntitiesResult,
         get_entities,
@@ -257,9 +244,8 @@ TOOLS = [
     Tool(
         "update_entity_notes",
         "Update entity notes",
-        "Replace the notes of 1-100 records of one type with Markdown (stored and returned as given;"
-        ' "" clears). To add text without losing the existing notes use append_entity_notes. Ids from'
-        " filter_entity / search_all_entities. All or nothing.",
+        "Replace the notes of records of one type with Markdown. To add text without losing the existing"
+        " notes use append_entity_notes.",
         UpdateEntityNotesInput,
         Mutation,
         update_entity_notes,
@@ -270,9 +256,8 @@ TOOLS = [
     Tool(
         "append_entity_notes",
         "Append entity notes",
-        "Add Markdown to the end of the notes of 1-100 records (existing + blank line + new): the safe way to"
-        " log meeting notes without losing text. Not idempotent: a repeated call appends again. Ids from"
-        " filter_entity / search_all_entities. All or nothing.",
+        "Add Markdown to the end of records' notes: the safe way to log meeting notes without losing text."
+        " Not idempotent: a repeated call appends again.",
         AppendEntityNotesInput,
         Mutation,
         append_entity_notes,
@@ -282,10 +267,9 @@ TOOLS = [
     Tool(
         "delete_entities",
         "Delete entities",
-        "IRREVERSIBLE. Delete 1-100 records of one type for good, with their notes, custom values and links"
-        " (the linked records stay; deals losing a service get new totals). Get the user's explicit"
-        " confirmation first, naming what will be deleted. All or nothing: one unknown id deletes nothing."
-        " Ids from filter_entity / search_all_entities. To remove only a link use unlink_entities.",
+        "IRREVERSIBLE. Delete records of one type for good, with their notes, custom values and links (the"
+        " linked records stay). Get the user's explicit confirmation first, naming what will be deleted."
+        " All or nothing: one unknown id deletes nothing. To remove only a link use unlink_entities.",
         DeleteEntitiesInput,
         link_and_delete.DeleteResult,
         delete_entities,
@@ -297,9 +281,7 @@ TOOLS = [
     Tool(
         "update_entity_custom_fields",
         "Update entity custom fields",
-        "Set or clear custom column values on 1-100 records of one type, touching only the listed columns"
-        ' (null or "" clears one). Column ids come from get_entity_configuration / list_custom_columns;'
-        " record ids from filter_entity. All or nothing.",
+        "Set or clear custom column values on records of one type, touching only the listed columns.",
         UpdateEntityCustomFieldsInput,
         Mutation,
         update_entity_custom_fields,
@@ -310,10 +292,9 @@ TOOLS = [
     Tool(
         "link_entities",
         "Link entities",
-        "Add links from one record to 1-100 others without touching existing links: the preferred way to add"
-        " relationships (the update_* arrays replace all links). Links are symmetric. Already-linked ids are"
-        " no-ops; a new deal–service link gets quantity 1 (change it with update_deals). Ids from"
-        " filter_entity / search_all_entities (users: list_users).",
+        "Add links from one record to others, keeping the existing ones: the preferred way to add"
+        " relationships (update_* arrays replace all links). Links are symmetric; already-linked ids are"
+        " no-ops; a new deal–service link gets quantity 1. All or nothing.",
         LinkEntitiesInput,
         link_and_delete.LinkResult,
         link_entities,

@@ -1,4 +1,4 @@
-"""Generic entity tools that query: configuration, filter, count, cross-type search (TOOLS.md §3).
+"""Generic entity tools that query: configuration, filter, count, cross-type search.
 
 Each handler is a thin shell around `crm.queries`: the input becomes a `Query`, the engine checks,
 resolves and runs it inside the call's read transaction (one snapshot), the result is echoed back.
@@ -25,16 +25,13 @@ from customermates.shapes import Input, Page, PageSize, SearchTerm, total_pages
 Term = Annotated[
     SearchTerm,
     Meta(
-        description="Optional text, up to 200 characters: every word must match (any order) a name, an email or "
-        'a linked name; words of 1-2 letters match word starts ("Al" finds "Alice"). "" means no search.',
+        description="Every word must match (any order) a name, an email or a linked name; short words match"
+        ' word starts ("Al" finds "Alice").',
     ),
 ]
 Sort = Annotated[
     q.SortDescriptor,
-    Meta(
-        description='How to order results, e.g. {"field": "createdAt", "direction": "desc"}; ties are broken by id. '
-        "Default: name ascending (tasks: updatedAt descending); with a searchTerm, best matches first."
-    ),
+    Meta(description="Default: name asc (tasks: updatedAt desc); with a searchTerm, best matches first."),
 ]
 
 # ---- get_entity_configuration ------------------------------------------------------------------
@@ -167,7 +164,7 @@ class SearchAllInput(Input):
         Meta(
             min_length=1,
             max_length=200,
-            description="Text to find, 1-200 characters: every word must match a name, an email or a linked name.",
+            description="Every word must match a name, an email or a linked name.",
         ),
     ]
     entities: (
@@ -176,13 +173,12 @@ class SearchAllInput(Input):
             Meta(
                 min_length=1,
                 max_length=5,
-                description="Types to search, 1-5 unique; default every type you can read "
-                "(one of: contact, organization, deal, service, task).",
+                description="Types to search, each once; default: every type you can read.",
             ),
         ]
         | UnsetType
     ) = UNSET
-    limitPerEntity: Annotated[int, Meta(ge=1, le=100, description="Items per type, 1-100 (default 5).")] = 5
+    limitPerEntity: Annotated[int, Meta(ge=1, le=100, description="Matches returned per type.")] = 5
 
 
 class EntityHits(msgspec.Struct):
@@ -249,9 +245,9 @@ TOOLS = [
     Tool(
         "get_entity_configuration",
         "Get entity configuration",
-        "Describe one record type: its custom columns (ids and types), the fields you can filter on with the "
-        "operators each allows, the sortable fields, the default sort, the relations link_entities accepts, and "
-        "example filters. Call it first before filtering, sorting or writing custom fields.",
+        "Describe one record type: custom columns (ids, types), filterable fields and their operators,"
+        " sortable fields, relations, example filters. Call it before filtering, sorting or writing custom"
+        " fields.",
         ConfigurationInput,
         EntityConfiguration,
         get_entity_configuration,
@@ -264,10 +260,9 @@ TOOLS = [
     Tool(
         "filter_entity",
         "Filter entity",
-        "List records of one type by search term, filters and sort, one page at a time (pageSize 1-100, "
-        "default 10). Returns id and name only: use get_entities for full records, count_entity for a total "
-        "alone, search_all_entities to look across types. The returned ids feed get_entities, update and link "
-        "tools. Filter fields and operators: get_entity_configuration.",
+        "List records of one type by search term, filters and sort, one page at a time; returns {id, name}"
+        " only. Use get_entities for full records, count_entity for a total alone, search_all_entities to"
+        " look across types.",
         FilterInput,
         FilterResult,
         filter_entity,
@@ -280,9 +275,8 @@ TOOLS = [
     Tool(
         "count_entity",
         "Count entity",
-        "Count records of one type matching an optional search term and filters (same rules as filter_entity, "
-        'e.g. [{"field":"createdAt","operator":"inLastDays","value":30}]); cheaper than paging through '
-        "filter_entity. Takes no sort and no paging.",
+        "Count records of one type matching an optional search term and filters (as in filter_entity);"
+        " cheaper than paging through filter_entity.",
         CountInput,
         CountResult,
         count_entity,
@@ -294,9 +288,8 @@ TOOLS = [
     Tool(
         "search_all_entities",
         "Search all entities",
-        'Free-text search across record types at once: the tool for "what do we have on X". Returns per type '
-        "up to limitPerEntity (1-100, default 5) {id, name} matches, best first, and the exact total; follow "
-        "up with get_entities for details or filter_entity to page through one type.",
+        'Free-text search across record types: the tool for "what do we have on X". Returns the best'
+        " {id, name} matches per type with exact totals; follow up with get_entities or filter_entity.",
         SearchAllInput,
         SearchAllResult,
         search_all_entities,

@@ -11,59 +11,40 @@ from customermates.crm.inputs import CREATE_INPUTS, UPDATE_INPUTS, Mutation
 from customermates.crm.model import PLURAL
 from customermates.registry import Tool, needs
 
-# Per entity: (what the entity is, first line of create_<plural>, first line of update_<plural>).
+# Per entity: (create_<plural> description, update_<plural> first line, what only update adds).
 ABOUT = {
-    "contact": (
-        "A contact is a person; their name is firstName + lastName. Link them to organizations with"
-        " `organizationIds` or link_entities.",
-        "Add people (contacts).",
-        "Change existing people (contacts).",
-    ),
+    "contact": ("Add people (contacts).", "Change people (contacts).", " `emails` replaces the list too."),
     "organization": (
-        "An organization is a customer company or account, not the caller's own company (get_company).",
-        "Add organizations (customer companies, accounts).",
-        "Change existing organizations.",
+        "Add organizations: customer companies, not the caller's own.",
+        "Change organizations (customers).",
+        "",
     ),
     "deal": (
-        "A deal is a sales opportunity; its value comes from linked services × quantity (totalValue and"
-        " totalQuantity are computed, never input). `services` on update replaces the whole list,"
-        " quantities included; to add one service use link_entities (quantity 1).",
-        "Add deals (sales opportunities).",
-        "Change existing deals.",
+        "Add deals (sales opportunities); a deal's value comes from its services × quantity.",
+        "Change deals.",
+        " `services` carries the quantities too; to add one service use link_entities (quantity 1).",
     ),
     "service": (
-        "A service is a product or service with a unit price: `amount` in the company currency;"
-        " changing it recomputes the totals of its deals. New deal links get quantity 1.",
-        "Add services (products with a price).",
-        "Change existing services.",
+        "Add services (products with a unit price in the company currency). New deal links get quantity 1.",
+        "Change services.",
+        " A new amount recomputes its deals' values; new deal links get quantity 1.",
     ),
     "task": (
-        "A task is a to-do linked to records; assignees are `userIds` (ids from list_users). Due dates and"
-        " status live in custom columns. Tasks made here are of type `custom`.",
-        "Add tasks (to-dos).",
-        "Change existing tasks.",
+        "Add tasks (to-dos); assignees are `userIds`, due dates and status live in custom columns.",
+        "Change tasks.",
+        "",
     ),
 }
-
-BATCH_TEXT = (
-    "Batch of 1-100, all or nothing: one bad item writes nothing. Linked ids come from filter_entity /"
+REPLACE = (
+    " Send `id` and only the fields to change. A relation array REPLACES the links you can see (others"
+    " stay); to add or remove some, use link_entities / unlink_entities. Never send null: omit a field to"
+    " keep it; [] removes all links."
 )
-BATCH_TEXT += " search_all_entities (users: list_users)."
-
-
-def _create_description(entity: str) -> str:
-    about, line, _ = ABOUT[entity]
-    return f"{line} {about} {BATCH_TEXT} Relation arrays link the given ids. Returns ids and names."
 
 
 def _update_description(entity: str) -> str:
-    about, _, line = ABOUT[entity]
-    return (
-        f"{line} Partial update: each item needs `id` and at least one field; omitted fields keep their value."
-        f" {about} Passing a relation array REPLACES the current links (only links you can see; others stay):"
-        " to add or remove some links use link_entities / unlink_entities instead. Never pass null: omit a"
-        f" field to keep it, [] removes all links. {BATCH_TEXT}"
-    )
+    _, update, extra = ABOUT[entity]
+    return f"{update}{REPLACE}{extra}"
 
 
 def _create(name: str, title: str, entity: str) -> Tool:
@@ -76,7 +57,7 @@ def _create(name: str, title: str, entity: str) -> Tool:
     return Tool(
         name,
         title,
-        _create_description(entity),
+        ABOUT[entity][0],
         CREATE_INPUTS[entity],
         Mutation,
         handler,

@@ -1,10 +1,12 @@
-"""Input types of the record tools, generated from one field table (TOOLS.md §4-8, guardrails §2.1-2.3).
+"""Input types of the record tools, generated from one field table, with their null guardrails.
 
     CreateContactItem, UpdateContactItem, CreateContactsInput, UpdateContactsInput, ... (5 entities)
 
 Each entity's own fields come from `OWN_FIELDS`; notes, the relation arrays (model.RELATIONS, a deal's
 services as `services: [{serviceId, quantity}]`) and customFieldValues are added the same way for all.
 The `null` hints of the guarded fields live here, so the validator reports them at the field's path.
+Field texts say what the schema cannot (where ids come from, what "" or null does); bounds, enums and
+defaults are the schema's, and rules shared by a whole tool are in its description.
 """
 
 from __future__ import annotations
@@ -19,15 +21,13 @@ from customermates.crm.model import ENTITY_TYPES, PLURAL, RELATIONS, Relation
 from customermates.shapes import Id, Input
 
 BATCH = 100
+ALL_OR_NOTHING = "All or nothing."  # said on every batch array: one bad item writes nothing
 EMAIL_PATTERN = r"^[^@\s]+@[^@\s.]+(\.[^@\s.]+)+$"
 MAX_NOTES = 65_535
 MAX_AMOUNT = 10**12
 MAX_QUANTITY = 1_000_000
 
-EntityType = Annotated[
-    Literal[ENTITY_TYPES],  # type: ignore[valid-type]
-    Meta(description=f"The record type (one of: {', '.join(ENTITY_TYPES)})."),
-]
+EntityType = Literal[ENTITY_TYPES]  # type: ignore[valid-type]
 Name = Annotated[str, Meta(min_length=1, max_length=255)]
 Email = Annotated[
     str,
@@ -40,66 +40,51 @@ Email = Annotated[
         },
     ),
 ]
-NOTES_TEXT = 'Markdown, up to 65,535 characters, stored as given; "" clears the notes.'
+NOTES_TEXT = 'Markdown; "" clears.'
 Notes = Annotated[str, Meta(max_length=MAX_NOTES, extra={"multiline": True}, description=NOTES_TEXT)]
 NOTES_NULL = 'Omit `notes` to keep them; send "" to clear them.'
 
 
-# DATA-MODEL.md §8.3: the longest value is plain text (10,000 code points); a currency's is <= 10^15.
+# The longest custom value is plain text (10,000 code points); a currency's is at most 10^15.
 CustomText = Annotated[str, Meta(max_length=10_000)]
 CustomNumber = Annotated[float, Meta(ge=-(10**15), le=10**15)]
 
 
 class CustomFieldValueInput(Input):
-    columnId: Annotated[
-        Id, Meta(description="A custom column id, from get_entity_configuration or list_custom_columns.")
-    ]
+    columnId: Annotated[Id, Meta(description="From get_entity_configuration.")]
     value: Annotated[
         CustomText | CustomNumber | None,
-        Meta(description='The value in the column\'s format; null or "" clears the column.'),
+        Meta(description='null or "" clears it.'),
     ]
 
 
 class DealServiceInput(Input):
-    serviceId: Annotated[Id, Meta(description="A service id, from filter_entity or search_all_entities.")]
-    quantity: Annotated[
-        float,
-        Meta(
-            ge=0,
-            le=MAX_QUANTITY,
-            description="How many of the service, 0-1,000,000, up to 4 decimals (default 1).",
-        ),
-    ] = 1
+    serviceId: Annotated[Id, Meta(description="From filter_entity or search_all_entities.")]
+    quantity: Annotated[float, Meta(ge=0, le=MAX_QUANTITY, description="Up to 4 decimals.")] = 1
 
 
 REQUIRED = object()
 
-# Own fields per entity: (name, type, create default or REQUIRED, description).
-OWN_FIELDS: dict[str, tuple[tuple[str, Any, Any, str], ...]] = {
+# Own fields per entity: (name, type, create default or REQUIRED, description or None when the name and
+# the schema say it all).
+OWN_FIELDS: dict[str, tuple[tuple[str, Any, Any, str | None], ...]] = {
     "contact": (
-        ("firstName", Name, REQUIRED, "First name, 1-255 characters."),
-        ("lastName", Annotated[str, Meta(max_length=255)], "", 'Last name, 0-255 characters; "" for none.'),
+        ("firstName", Name, REQUIRED, None),
+        ("lastName", Annotated[str, Meta(max_length=255)], "", None),
         (
             "emails",
             Annotated[list[Email], Meta(max_length=20)],
             [],
-            "Email addresses, 0-20, unique ignoring case; the first is the primary.",
+            "Unique ignoring case; the first is the primary.",
         ),
     ),
-    "organization": (
-        ("name", Name, REQUIRED, "The organization's name, 1-255 characters (need not be unique)."),
-    ),
-    "deal": (("name", Name, REQUIRED, "The deal's name, 1-255 characters."),),
+    "organization": (("name", Name, REQUIRED, "Need not be unique."),),
+    "deal": (("name", Name, REQUIRED, None),),
     "service": (
-        ("name", Name, REQUIRED, "The service's name, 1-255 characters."),
-        (
-            "amount",
-            Annotated[float, Meta(gt=0, le=MAX_AMOUNT)],
-            REQUIRED,
-            "Unit price in the company currency (get_company), > 0 and <= 10^12, up to 4 decimals.",
-        ),
+        ("name", Name, REQUIRED, None),
+        ("amount", Annotated[float, Meta(gt=0, le=MAX_AMOUNT)], REQUIRED, "Unit price, up to 4 decimals."),
     ),
-    "task": (("name", Name, REQUIRED, "The task's name, 1-255 characters."),),
+    "task": (("name", Name, REQUIRED, None),),
 }
 EMAILS_NULL = "Omit `emails` to keep the addresses; pass [] to remove all."
 CUSTOM_NULL = (
@@ -118,8 +103,13 @@ UNKNOWN_HINTS = {
 }
 
 
-def lister(other: str) -> str:
-    return "list_users" if other == "user" else "filter_entity or search_all_entities"
+# Where the ids of each linked type come from, in words a `core`-only client can follow: the user
+# list is an account tool, so user ids are also pointed at the records that carry them.
+ID_SOURCES = {"user": "records' `users` or the account toolset"}
+
+
+def id_source(other: str) -> str:
+    return ID_SOURCES.get(other, "filter_entity or search_all_entities")
 
 
 def relation_field(rel: Relation) -> str:
@@ -136,25 +126,21 @@ def _relation_null(rel: Relation) -> str:
 
 
 def _relation_field(rel: Relation, update: bool) -> tuple[Any, str, str]:
-    """(type, description, null hint) of one relation array."""
+    """(type, description, null hint) of one relation array; the tool's description says the rest."""
     if relation_field(rel) == "services":
         item: Any = DealServiceInput
-        text = "Services on this deal with quantities (0-100, unique serviceId)."
+        text = "Services with their quantities, each serviceId once"
     else:
         item = Id
-        text = f"Ids of {rel.name} to link (0-100, unique; ids from {lister(rel.other)})."
-    if update:
-        text += (
-            f" REPLACES the current `{rel.name}` links (only links you can see; others stay). To add or remove"
-            " some links use link_entities / unlink_entities instead. Omit to keep; [] removes all; never null."
-        )
-    elif rel.entity == "service" and rel.other == "deal":
-        text += " Each new deal link gets quantity 1."
+        text = f"Unique ids from {id_source(rel.other)}"
+    text += "; replaces the links." if update else "."
     hint = _relation_null(rel) if update else CREATE_NULL
     return Annotated[list[item], Meta(max_length=BATCH)], text, hint
 
 
-def _field(name: str, t: Any, default: Any, description: str, update: bool, null_hint: str | None = None):
+def _field(
+    name: str, t: Any, default: Any, description: str | None, update: bool, null_hint: str | None = None
+):
     extra = {"null_hint": null_hint} if null_hint else {}
     if update:
         return (name, Annotated[t | UnsetType, Meta(description=description, extra=extra)], UNSET)
@@ -169,20 +155,19 @@ class Shared:
     name: str
     type: Any
     default: Any
-    texts: tuple[str, str]  # description on (create, update)
+    texts: tuple[str | None, str]  # description on (create, update)
     null_hints: tuple[str, str]
 
     def field(self, update: bool) -> tuple:
         return _field(self.name, self.type, self.default, self.texts[update], update, self.null_hints[update])
 
 
-CUSTOM_TEXT = "Custom column values [{columnId, value}] (0-50); column ids from get_entity_configuration."
-NOTES_FIELD = Shared("notes", Notes, "", (NOTES_TEXT, NOTES_TEXT), (NOTES_NULL, NOTES_NULL))
+NOTES_FIELD = Shared("notes", Notes, "", ("Markdown.", NOTES_TEXT), (NOTES_NULL, NOTES_NULL))
 CUSTOM_FIELD = Shared(
     "customFieldValues",
     Annotated[list[CustomFieldValueInput], Meta(max_length=50)],
     [],
-    (CUSTOM_TEXT, CUSTOM_TEXT + " Per-column merge: listed columns change, others stay; [] changes nothing."),
+    (None, "Only the listed columns change."),
     (CREATE_NULL, CUSTOM_NULL),
 )
 OWN_NULL_HINTS = {"emails": (CREATE_NULL, EMAILS_NULL)}
@@ -192,9 +177,7 @@ def _item_fields(entity: str, update: bool) -> list[tuple]:
     """id (update), own fields, notes, relation arrays (model.RELATIONS order), customFieldValues."""
     fields = []
     if update:
-        fields.append(
-            ("id", Annotated[Id, Meta(description=f"The {entity} to change; ids from filter_entity.")])
-        )
+        fields.append(("id", Annotated[Id, Meta(description="From filter_entity or search_all_entities.")]))
     for name, t, default, text in OWN_FIELDS[entity]:
         fields.append(_field(name, t, default, text, update, OWN_NULL_HINTS.get(name, (None, None))[update]))
     fields.append(NOTES_FIELD.field(update))
@@ -219,11 +202,7 @@ def _item_type(entity: str, update: bool) -> type:
 def _batch_type(entity: str, update: bool) -> type:
     plural = PLURAL[entity]
     item = _item_type(entity, update)
-    what = f"{entity} changes (each with `id`)" if update else f"new {plural}"
-    items = Annotated[
-        list[item],
-        Meta(min_length=1, max_length=BATCH, description=f"1-100 {what}; the batch is all or nothing."),
-    ]
+    items = Annotated[list[item], Meta(min_length=1, max_length=BATCH, description=ALL_OR_NOTHING)]
     verb = "Update" if update else "Create"
     return msgspec.defstruct(
         f"{verb}{plural.title()}Input", [(plural, items)], bases=(Input,), module=__name__
@@ -240,7 +219,7 @@ class EntityRef(msgspec.Struct):
 
 
 class Mutation(msgspec.Struct):
-    """The records touched, in input order, and a one-line summary (TOOLS.md §1.2)."""
+    """The records touched, in input order, and a one-line summary."""
 
     items: list[EntityRef]
     message: str

@@ -1,9 +1,9 @@
-"""Record DTOs (DATA-MODEL.md §6-7, §12), built set-wise: one query for the rows, one per relation.
+"""Record DTOs, built set-wise: one query for the rows, one per relation.
 
     load_records(conn, viewer, entity, ids)   -> [dto, ...] in the order of `ids`, unseen ids skipped
 
 `viewer` decides what is visible, both the records and the elements of their relation arrays:
-a `Principal` (its read scope, DATA-MODEL.md §4.3), `CompanyWide(company_id)` (everything in one
+a `Principal` (its read scope), `CompanyWide(company_id)` (everything in one
 company: audit snapshots and webhook payloads), or `None` (everything; the ids came from a scoped
 query already). The msgspec types at the end document the same shapes for `outputSchema`/OpenAPI.
 """
@@ -60,7 +60,7 @@ SCALARS: dict[str, tuple[tuple[str, str, Any], ...]] = {
     "task": (("name", "name", None), ("type", "type", None)),
 }
 
-# The element of a relation array pointing at each type (DATA-MODEL.md §7.4), columns of the row `o`.
+# The element of a relation array pointing at each type: columns of the row `o`.
 REF_COLUMNS: dict[str, tuple[tuple[str, str, Any], ...]] = {
     "organization": (("id", "id", None), ("name", "name", None)),
     "contact": (("id", "id", None), ("firstName", "first_name", None), ("lastName", "last_name", None)),

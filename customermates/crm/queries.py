@@ -40,17 +40,14 @@ __all__ = ["EntityRef", "EntityType", "FilterRule", "Query", "SortDescriptor", "
 
 _OPS = ", ".join(fl.OPERATORS)
 FILTERS_DESCRIPTION = (
-    "Filter rules, all combined with AND (0-20; `in` gives OR over the values of one field). Each rule is "
-    '{"field", "operator", "value"}; "operator" is one of: ' + _OPS + ". Which fields exist and which "
-    "operators each allows: call get_entity_configuration. List operators (in, notIn, hasSome, hasNone) take "
-    "an array even for one value; between takes [from, to]; isNull/isNotNull take no value; inLastDays takes "
-    'a number of days. Dates: "2026-01-05" (the whole UTC day) or "2026-01-05T14:30:00Z". Example: '
-    '[{"field":"createdAt","operator":"gte","value":"2026-01-01"},{"field":"userIds","operator":"in",'
-    '"value":["<user id>"]}]; a custom column: [{"field":"<column id>","operator":"in","value":["<option value>"]}].'
+    "Rules combined with AND (`in` gives OR over one field's values); each field's operators: "
+    'get_entity_configuration. Example: [{"field":"createdAt","operator":"gte","value":"2026-01-01"},'
+    '{"field":"userIds","operator":"in","value":["<user id>"]}]; a custom column: '
+    '[{"field":"<column id>","operator":"in","value":["<option value>"]}].'
 )
 
 
-# Bounds the schema publishes (REST.md §5.4): a field name or column id; one filter value as long as
+# Bounds the schema publishes: a field name or column id; one filter value as long as
 # the longest stored custom value, within the widest currency range. `value` stays `Any` for the
 # validator so that a wrong value is one issue among all of the query's (`_Check.read` enforces these).
 FIELD_NAME_MAX = 100
@@ -70,27 +67,17 @@ VALUE_SCHEMA = {
 
 
 class FilterRule(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=True):
-    """One filter rule; the operators allowed per field come from get_entity_configuration."""
+    # One filter rule (no docstring: it would become a schema description repeating `filters`).
 
     field: Annotated[
-        str,
-        Meta(
-            max_length=FIELD_NAME_MAX,
-            description="A filterable field (e.g. createdAt, organizationIds, userIds) or a custom column id.",
-        ),
+        str, Meta(max_length=FIELD_NAME_MAX, description="A filterable field or a custom column id.")
     ]
-    operator: Annotated[
-        str,
-        Meta(
-            description=f"How the field is compared (one of: {_OPS}).",
-            extra_json_schema={"enum": list(fl.OPERATORS)},
-        ),
-    ]
+    operator: Annotated[str, Meta(extra_json_schema={"enum": list(fl.OPERATORS)})]
     value: Annotated[
         Any,
         Meta(
-            description='One value ("2026-01-05", "1500"), an array for in/notIn/hasSome/hasNone and '
-            "between, a whole number of days for inLastDays, absent for isNull/isNotNull.",
+            description="One value; an array for in/notIn/hasSome/hasNone, [from, to] for between, days for "
+            'inLastDays, none for isNull/isNotNull. Dates: "2026-01-05" (whole UTC day) or "2026-01-05T14:30:00Z".',
             extra_json_schema=VALUE_SCHEMA,
         ),
     ] = None
@@ -104,12 +91,10 @@ class SortDescriptor(msgspec.Struct, forbid_unknown_fields=True):
         str,
         Meta(
             max_length=FIELD_NAME_MAX,
-            description="A sortable field from get_entity_configuration (e.g. name, createdAt) or a custom column id.",
+            description="A sortable field (get_entity_configuration) or a custom column id.",
         ),
     ]
-    direction: Annotated[
-        Literal["asc", "desc"], Meta(description="Sort direction, default asc (one of: asc, desc).")
-    ] = "asc"
+    direction: Literal["asc", "desc"] = "asc"
 
 
 @dataclass(frozen=True)
