@@ -351,7 +351,19 @@ def test_redirects_are_not_followed_and_timeouts_are_retried(c, rx):
     assert items[0]["responseMessage"] == "timed out after 1 s" and items[0]["status"] == "pending"
 
 
-def test_attempts_in_flight_are_bounded_and_one_webhook_gets_its_events_in_order(c, rx):
+def test_attempts_in_flight_are_bounded_and_one_webhook_gets_its_events_in_order(
+    fast, monkeypatch, db_path, tenant, rx
+):
+    # A generous timeout: an attempt that timed out would leave the receiver busy while the next starts.
+    monkeypatch.setenv("CUSTOMERMATES_WEBHOOK_TIMEOUT_SECONDS", "20")
+    with (
+        running_server(db_path) as srv,
+        httpx.Client(base_url=srv.url, headers={"x-api-key": tenant.key}) as c,
+    ):
+        _bounded_and_ordered(c, rx)
+
+
+def _bounded_and_ordered(c: httpx.Client, rx: Receiver) -> None:
     rx.stall_seconds = 0.6
     for n in range(12):
         hook(c, f"{rx.url}?h={n}", ["contact.created"])

@@ -264,7 +264,7 @@ def update_webhook(call: Call, args: UpdateWebhookInput) -> WebhookResult:
         given["description"] = given["description"] or None
     after = msgspec.structs.replace(before, **given)
     secret = old_secret if args.secret is UNSET else args.secret
-    changes = outbox_diff(before, after, old_secret != secret)
+    changes = _audit_changes(before, after, old_secret != secret)
     if not changes:
         return WebhookResult(before, "Nothing changed; the webhook already had these values.")
     after = msgspec.structs.replace(after, updatedAt=call.now)
@@ -284,7 +284,7 @@ def update_webhook(call: Call, args: UpdateWebhookInput) -> WebhookResult:
     return WebhookResult(after, f"Updated the webhook ({', '.join(changes)}).")
 
 
-def outbox_diff(before: Webhook, after: Webhook, secret_changed: bool) -> dict[str, Any]:
+def _audit_changes(before: Webhook, after: Webhook, secret_changed: bool) -> dict[str, Any]:
     """`changes` for the audit log; a new secret shows as masked on both sides."""
     old, new = msgspec.to_builtins(before), msgspec.to_builtins(after)
     out = {k: {"previous": old[k], "current": new[k]} for k in new if k != "updatedAt" and old[k] != new[k]}
