@@ -21,6 +21,8 @@ from customermates.config import Settings
 from customermates.httpio import REQUEST_ID, error_response, json_response
 from customermates.ids import new_id
 from customermates.mcp import http as mcp_http
+from customermates.oauth import metadata as oauth_metadata
+from customermates.oauth import routes as oauth_routes
 from customermates.registry import Registry
 from customermates.rest.routing import EXCEPTION_HANDLERS, routes
 from customermates.store import Database, connect
@@ -35,8 +37,11 @@ WWW_AUTHENTICATE = {"WWW-Authenticate": 'Bearer realm="customermates"'}
 
 
 def origin_allowed(origin: str, host: str | None, settings: Settings) -> bool:
-    """Same host:port as the request, a loopback origin, or listed in CUSTOMERMATES_ALLOWED_ORIGINS."""
+    """Same host:port as the request, a loopback origin, CUSTOMERMATES_PUBLIC_URL's origin (a proxy may
+    rewrite Host), or listed in CUSTOMERMATES_ALLOWED_ORIGINS."""
     if origin.rstrip("/") in settings.allowed_origins:
+        return True
+    if settings.public_url and origin.rstrip("/") == oauth_metadata.origin_of(settings.public_url):
         return True
     try:
         parts = urlsplit(origin)
@@ -55,8 +60,13 @@ def api_key(headers: Headers) -> str | None:
     return token.strip() if scheme.lower() == "bearer" and token else None
 
 
-def unauthorized() -> Response:
-    return error_response("unauthorized", UNAUTHORIZED, WWW_AUTHENTICATE)
+def unauthorized(scope, credential: str | None) -> Response:
+    """The 401; with OAuth on, it points to the protected resource metadata (RFC 9728 §5.1)."""
+    if not scope["app"].state.settings.oauth:
+        return error_response("unauthorized", UNAUTHORIZED, WWW_AUTHENTICATE)
+    base = oauth_metadata.base_url(Request(scope))
+    challenge = oauth_metadata.challenge(base, scope["path"], bool(credential))
+    return error_response("unauthorized", UNAUTHORIZED, {"WWW-Authenticate": challenge})
 
 
 class Gate:
@@ -95,8 +105,9 @@ class Gate:
             return await self.app(scope, receive, send_with_id)
         credential = api_key(headers)
         if not credential:
-            return await unauthorized()(scope, receive, send_with_id)
-        caller = Caller(credential, "mcp" if path == "/api/v1/mcp" else "rest")
+            return await unauthorized(scope, credential)(scope, receive, send_with_id)
+        oauth = scope["app"].state.settings.oauth
+        caller = Caller(credential, "mcp" if path == "/api/v1/mcp" else "rest", oauth=oauth)
         scope["state"]["caller"] = caller
         await self.app(scope, receive, self.verified(scope, receive, caller, send_with_id))
 
@@ -112,8 +123,8 @@ class Gate:
                 principal = caller.principal if caller.checked else await state.db.read(caller.verify)
                 if principal is None:
                     replaced = True
-                    return await unauthorized()(scope, receive, send)
-                state.last_used.touch(principal.key_id)
+                    return await unauthorized(scope, caller.credential)(scope, receive, send)
+                state.last_used.touch(principal.credential_id)
             elif replaced:
                 return None
             await send(message)
@@ -124,7 +135,9 @@ class Gate:
     def refused_origin(scope, headers: Headers) -> Response | None:
         origin = headers.get("origin")
         settings: Settings = scope["app"].state.settings
-        if origin and not origin_allowed(origin, headers.get("host"), settings):
+        path = scope["path"]
+        open_path = settings.oauth and path in oauth_routes.OPEN_PATHS
+        if origin and not open_path and not origin_allowed(origin, headers.get("host"), settings):
             return error_response(
                 "forbidden", f"Origin {origin} is not allowed; add it to CUSTOMERMATES_ALLOWED_ORIGINS."
             )
@@ -184,5 +197,7 @@ def create_app(
     app.state.registry = registry
     app.state.last_used = LastUsed()
     app.state.db = None
+    if app.state.settings.oauth:
+        oauth_routes.install(app)
     app.add_middleware(Gate)
     return app

@@ -9,9 +9,10 @@
      ├── rate_limited     429  the key's budget is spent
      └── internal         500  anything unexpected; carries `correlationId`, never a stack trace
 
-MCP: a tool error becomes a result with `isError: true`, `structuredContent = {"error": ...}` and a
-text item `<code>: <message>` plus one line per issue. REST: the same object as the body, with the
-status above (chosen from the code alone, so both doors agree). Transport-level errors of REST
+MCP: a tool error becomes a result with `isError: true`, no `structuredContent` (clients check it
+against the tool's success `outputSchema`), and one text item: the Error object as compact JSON.
+REST: the same bytes as the body (`ToolError.to_json` makes both), with the status above (chosen
+from the code alone, so both doors agree). Transport-level errors of REST
 (`unauthorized`, `method_not_allowed`, `payload_too_large`, `unsupported_media_type`) use the same body,
 and OpenAPI documents every status from `RESPONSES`. JSON-RPC errors (the `*_ERROR` and version codes)
 answer messages that never reach a tool.
@@ -69,6 +70,7 @@ PARSE_ERROR, INVALID_REQUEST, METHOD_NOT_FOUND, INVALID_PARAMS, INTERNAL_ERROR =
 HEADER_MISMATCH, UNSUPPORTED_VERSION = -32020, -32022
 
 MAX_ISSUES = 50
+_encode = msgspec.json.Encoder().encode
 
 # Where record ids come from: the one wording of the hint every id error carries.
 ID_SOURCES = "filter_entity / search_all_entities (users: list_users)"
@@ -123,12 +125,14 @@ class ToolError(Exception):
     def to_struct(self) -> Error:
         return Error(ErrorBody(self.code, self.message, self.issues, self.suggestions, self.correlation_id))
 
-    def to_text(self) -> str:
-        lines = [f"{self.code}: {self.message}"]
-        for issue in self.issues:
-            line = f"{issue.path}: {issue.message}"
-            lines.append(f"{line} Hint: {issue.hint}" if issue.hint else line)
-        return "\n".join(lines)
+    def to_json(self) -> bytes:
+        """The Error object as compact JSON: the REST body and the MCP error text, byte for byte."""
+        try:
+            return _encode(self.to_struct())
+        except UnicodeEncodeError:  # a lone surrogate echoed from the arguments becomes U+FFFD
+            from customermates.mcp.jsontext import dumps  # here: jsontext imports this module
+
+            return dumps(self.to_struct())
 
 
 def invalid(issues: list[Issue], subject: str = "the arguments", writes: bool = True) -> ToolError:

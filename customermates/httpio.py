@@ -10,7 +10,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from customermates.config import MAX_BODY_BYTES
-from customermates.errors import STATUS, BodyTooLarge, ToolError
+from customermates.errors import BodyTooLarge, ToolError
 
 _encode = msgspec.json.Encoder().encode
 REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,128}$")
@@ -21,11 +21,11 @@ def json_response(data: Any, status: int = 200, headers: dict[str, str] | None =
 
 
 def error_response(code: str, message: str, headers: dict[str, str] | None = None, issues=None) -> Response:
-    return json_response(ToolError(code, message, issues).to_struct(), STATUS[code], headers)
+    return tool_error_response(ToolError(code, message, issues), headers)
 
 
-def tool_error_response(err: ToolError) -> Response:
-    return json_response(err.to_struct(), err.status)
+def tool_error_response(err: ToolError, headers: dict[str, str] | None = None) -> Response:
+    return Response(err.to_json(), err.status, headers, media_type="application/json")
 
 
 async def read_body(request: Request, limit: int = MAX_BODY_BYTES) -> bytes:

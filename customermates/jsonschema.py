@@ -26,7 +26,7 @@ from typing import Any
 import msgspec
 
 HUGE = 10**15
-EMPTY_DEFAULTS = ([], "", None, {})
+EMPTY_DEFAULTS: tuple[object, ...] = ([], "", None, {})
 OUTPUT_DEPTH = 1  # objects nested this deep in an outputSchema keep only `type: object`
 OUTPUT_KEYS = ("type", "properties", "required", "items", "anyOf", "enum")  # the typed shape
 # The keywords that constrain only values of one JSON type, so they mean the same in a `type` list.
@@ -53,7 +53,7 @@ def tool_schema(t: type, *, output: bool = False, exact: bool = False) -> dict[s
     return _shallow(schema, 0) if output else schema
 
 
-def components(types: list[type]) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+def components(types: list[type]) -> tuple[tuple[dict[str, Any], ...], dict[str, Any]]:
     """Schemas for OpenAPI: one `$ref` per type plus every named component they reach."""
     return msgspec.json.schema_components(types, ref_template="#/components/schemas/{name}")
 

@@ -22,10 +22,8 @@ def diff(before: dict[str, Any], after: dict[str, Any]) -> dict[str, Any]:
         old, new = before.get(key), after.get(key)
         if old == new:
             continue
-        ident = (
-            _identity((old or []) + (new or [])) if isinstance(old, list) and isinstance(new, list) else None
-        )
-        if ident is None:
+        ident = _identity(old + new) if isinstance(old, list) and isinstance(new, list) else None
+        if ident is None or not isinstance(old, list) or not isinstance(new, list):
             out[key] = {"previous": old, "current": new}
             continue
         old_by = {i[ident]: i for i in old}

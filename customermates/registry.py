@@ -6,7 +6,7 @@
       -> argument validation with every issue            `validation.check`
       -> permission and read-only-key checks             `Registry.invoke`
       -> one unit of work in one thread hop              `Database.read` / `Database.write`
-      -> structuredContent + a TOON (or JSON) text item  `Outcome`
+      -> structuredContent + a TOON (or JSON) text item  `Outcome` (an error: its JSON body only)
       -> REST routes and OpenAPI operations              `rest/`, `openapi.py`
 
 A handler is a plain function `handler(call, args) -> output` that runs inside the database thread,
@@ -25,8 +25,8 @@ from dataclasses import dataclass
 from typing import Any
 
 import msgspec
-import toon_format
 
+from customermates import toon
 from customermates.audit import Actor, write_events
 from customermates.auth import UNAUTHORIZED, Caller, Principal
 from customermates.call import Call
@@ -37,6 +37,7 @@ from customermates.nearest import closest, ranked
 from customermates.permissions import CRM_RESOURCES, read_groups
 from customermates.rest.plan import Plan, plan
 from customermates.rest.route import Route
+from customermates.store.database import in_transaction
 from customermates.validation import check
 from customermates.webhooks.outbox import enqueue
 
@@ -170,13 +171,18 @@ class Tool:
 
 @dataclass(frozen=True)
 class Outcome:
-    """A finished call: the structured object, whether it is an error, and its text item on demand."""
+    """A finished call: the structured object, whether it is an error, and its text item on demand.
+
+    For an error, `text` is the REST error body (compact JSON, `error.to_json`) and MCP sends no
+    structuredContent; `structured` still holds the Error object for REST's own adapters.
+    """
 
     structured: dict[str, Any]
     render: Callable[[dict[str, Any]], str]
     is_error: bool = False
     status: int = 200
     extra: Any = None  # what the caller's `finish` built in the same transaction (REST's full records)
+    error: ToolError | None = None
 
     @property
     def text(self) -> str:
@@ -189,12 +195,13 @@ def _json_text(data: dict[str, Any]) -> str:
 
 
 def success(tool: Tool, output: Any, extra: Any = None) -> Outcome:
-    render = _json_text if tool.text_as_json else toon_format.encode
+    render = _json_text if tool.text_as_json else toon.encode
     return Outcome(msgspec.to_builtins(output), render, extra=extra)
 
 
 def failure(error: ToolError) -> Outcome:
-    return Outcome(msgspec.to_builtins(error.to_struct()), lambda _: error.to_text(), True, error.status)
+    body = error.to_json().decode()
+    return Outcome(msgspec.to_builtins(error.to_struct()), lambda _: body, True, error.status, error=error)
 
 
 def refusals(tools: list[Tool], order: Sequence[str]) -> list[str]:
@@ -304,6 +311,18 @@ class Registry:
                 )
             )
 
+    def run(
+        self, conn: sqlite3.Connection, name: str, args: Any, principal: Principal, now: str | None = None
+    ) -> Any:
+        """One call on an open connection in a transaction of its own, as `invoke` runs it in the
+        database thread (for in-process tools and tests); raises `ToolError`, and then writes nothing."""
+        tool = self.lookup(name)
+        typed = check(args, tool.input, writes=not tool.read_only)
+        output, _ = in_transaction(
+            conn, _execute, tool, typed, principal, False, None, None, now, write=not tool.read_only
+        )
+        return output
+
 
 def authorize(tool: Tool, typed: Any, principal: Principal, read_only_url: bool) -> None:
     """Refuse a write through a read-only key or URL, then a call the role is not permitted."""
@@ -328,15 +347,23 @@ def _execute(
     read_only_url: bool,
     origin: str | None,
     finish: Finish | None,
+    now: str | None = None,
 ) -> tuple[Any, Any]:
     principal = caller.verify(conn) if isinstance(caller, Caller) else caller
     if principal is None:
         raise ToolError("unauthorized", UNAUTHORIZED)
     authorize(tool, args, principal, read_only_url)
-    call = Call(principal, conn, tool.name, now_iso(), origin)
+    call = Call(principal, conn, tool.name, now or now_iso(), origin)
     output = tool.handler(call, args)
     if call.events:
-        actor = Actor(principal.company_id, principal.user_id, principal.key_id, principal.source, tool.name)
+        actor = Actor(
+            principal.company_id,
+            principal.user_id,
+            principal.key_id,
+            principal.source,
+            tool.name,
+            principal.oauth_client_id,
+        )
         write_events(conn, actor, call.now, call.events)
         enqueue(conn, principal.company_id, principal.user_id, call.now, call.events)
     return output, (finish(call, output) if finish else None)

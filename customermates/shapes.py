@@ -31,11 +31,11 @@ sar ils
 CURRENCIES = tuple(_CURRENCY_TABLE.split())
 
 CountryCode = Annotated[
-    Literal[COUNTRY_CODES],  # type: ignore[valid-type]
+    Literal[COUNTRY_CODES],  # type: ignore[valid-type]  # a Literal over a tuple: mypy cannot read its values
     Meta(description='Lowercase ISO 3166-1 alpha-2, e.g. "de".'),
 ]
 Currency = Annotated[
-    Literal[CURRENCIES],  # type: ignore[valid-type]
+    Literal[CURRENCIES],  # type: ignore[valid-type]  # a Literal over a tuple: mypy cannot read its values
     Meta(description="ISO 4217 code, lowercase."),
 ]
 Timestamp = Annotated[str, Meta(description="ISO 8601 UTC datetime, e.g. 2026-01-05T14:30:00.000Z")]

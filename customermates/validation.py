@@ -16,6 +16,7 @@ from __future__ import annotations
 import math
 import re
 import unicodedata
+from collections.abc import Iterable
 from typing import Any
 
 import msgspec
@@ -311,10 +312,9 @@ def too_deep(value: Any, limit: int = MAX_DEPTH) -> str | None:
         item, path, depth = pending.pop()
         if depth > limit:
             return path
-        if isinstance(item, dict):
-            children = item.items()
-        else:
-            children = enumerate(item) if isinstance(item, list) else ()
+        children: Iterable[tuple[Any, Any]] = (
+            item.items() if isinstance(item, dict) else enumerate(item) if isinstance(item, list) else ()
+        )
         for key, child in children:
             if isinstance(child, dict | list):
                 step = f"[{key}]" if isinstance(item, list) else f".{key}"

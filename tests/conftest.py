@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import socket
 import subprocess
@@ -14,10 +15,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
+import msgspec
 import pytest
 import uvicorn
 
 from customermates.app import create_app
+from customermates.catalog import REGISTRY
+from customermates.config import Settings
 from customermates.store import accounts as acc
 from customermates.store import connect
 from customermates.store.database import in_transaction
@@ -87,14 +91,16 @@ class Server:
 
 
 @contextlib.contextmanager
-def running_server(db_path: Path) -> Iterator[Server]:
+def running_server(db_path: Path, settings: Settings | None = None) -> Iterator[Server]:
     """uvicorn serving the real app on a loopback port, in a thread of this process."""
-    port = free_port()
-    config = uvicorn.Config(
-        create_app(db_path), host="127.0.0.1", port=port, log_level="warning", lifespan="on"
-    )
+    # The socket is bound here and handed over, so no other process can take the port in between
+    # (the machine is shared: picking a free port and binding it later raced).
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    config = uvicorn.Config(create_app(db_path, settings=settings), log_level="warning", lifespan="on")
     server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, daemon=True)
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()
     deadline = time.monotonic() + 15
     while not server.started:
@@ -106,12 +112,31 @@ def running_server(db_path: Path) -> Iterator[Server]:
     finally:
         server.should_exit = True
         thread.join(10)
+        sock.close()
 
 
 @pytest.fixture
 def server(db_path: Path, tenant: Tenant) -> Iterator[Server]:
     with running_server(db_path) as srv:
         yield srv
+
+
+@dataclass
+class Shared:
+    server: Server
+    tenant: Tenant
+
+
+@pytest.fixture(scope="module")
+def shared(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Shared]:
+    """One server and tenant for a whole module whose tests change nothing another test reads.
+
+    A module opts in by defining `server`, `tenant` (and so `http`) from it; see test_openapi.py.
+    """
+    db = tmp_path_factory.mktemp("shared") / "crm.db"
+    tenant = make_tenant(db)
+    with running_server(db) as srv:
+        yield Shared(srv, tenant)
 
 
 @pytest.fixture
@@ -135,15 +160,24 @@ def call_tool(client: httpx.Client, name: str, arguments: dict | None = None) ->
 
 
 def ok(client: httpx.Client, name: str, arguments: dict | None = None) -> dict:
+    """A successful tool call's structuredContent, decoded against the tool's declared output type, so
+    a handler whose output drifts from its outputSchema fails every test that calls it."""
     result = call_tool(client, name, arguments)
     assert result["isError"] is False, result["content"][0]["text"]
-    return result["structuredContent"]
+    structured = result["structuredContent"]
+    msgspec.json.decode(msgspec.json.encode(structured), type=REGISTRY.tools[name].output, strict=True)
+    return structured
+
+
+def error_of(result: dict) -> dict:
+    """The Error object of a failed tool result: no structuredContent, one text item of JSON."""
+    assert result["isError"] is True and "structuredContent" not in result, result
+    [item] = result["content"]
+    return json.loads(item["text"])["error"]
 
 
 def err(client: httpx.Client, name: str, arguments: dict | None = None) -> dict:
-    result = call_tool(client, name, arguments)
-    assert result["isError"] is True, result
-    return result["structuredContent"]["error"]
+    return error_of(call_tool(client, name, arguments))
 
 
 def cli(

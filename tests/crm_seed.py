@@ -14,7 +14,7 @@ import msgspec
 import pytest
 
 from customermates.auth import Principal, authenticate
-from customermates.call import Call
+from customermates.catalog import REGISTRY
 from customermates.crm.model import RELATIONS, display_name, last_key, name_key, refresh_search, to_units
 from customermates.errors import ToolError
 from customermates.ids import new_id, now_iso
@@ -32,19 +32,10 @@ class Crm:
     admin: Principal
 
     def call(self, tool: str, args: dict, principal: Principal | None = None, now: str | None = None) -> dict:
-        """A tool call in process, as the registry runs it: validate, check permissions, one snapshot."""
-        from customermates.catalog import REGISTRY
-
-        spec = REGISTRY.tools[tool]
-        principal = principal or self.admin
-        typed = REGISTRY.prepare(spec, args, principal)
-        self.conn.execute("BEGIN")
-        try:
-            return msgspec.to_builtins(
-                spec.handler(Call(principal, self.conn, spec.name, now or now_iso()), typed)
-            )
-        finally:
-            self.conn.execute("COMMIT")
+        """A tool call in process through the registry's own path (validation, permissions, one
+        transaction, audit events); a failure raises `ToolError` and writes nothing."""
+        output = REGISTRY.run(self.conn, tool, args, principal or self.admin, now)
+        return msgspec.to_builtins(output)
 
     def fail(
         self, tool: str, args: dict, principal: Principal | None = None, now: str | None = None

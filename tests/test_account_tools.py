@@ -18,10 +18,10 @@ def mcp_client(server, key: str, mode: str = "legacy") -> Client:
     return Client(streamable_http_client(server.mcp_url, http_client=http_client), mode=mode)
 
 
-@pytest.mark.parametrize("mode", ["legacy", "auto"])
-async def test_official_client_lists_and_calls_the_account_tools(server, tenant, mode):
+@pytest.mark.parametrize(("mode", "version"), [("legacy", "2025-11-25"), ("auto", "2026-07-28")])
+async def test_official_client_lists_and_calls_the_account_tools(server, tenant, mode, version):
     async with mcp_client(server, tenant.key, mode) as client:
-        assert client.protocol_version == "2025-11-25"
+        assert client.protocol_version == version
         assert client.instructions
         tools = (await client.list_tools()).tools
         account = [

@@ -20,7 +20,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.conftest import ROOT, add_member, cli, free_port, ok, rpc, running_server
+from tests.conftest import ROOT, add_member, cli, error_of, free_port, ok, rpc, running_server
 
 UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 KEY = re.compile(r"^[0-9A-Za-z]{64}$")
@@ -155,7 +155,7 @@ def test_read_only_key_lists_and_calls_only_read_tools(server, tenant, db_path):
         tools = rpc(client, "tools/list").json()["result"]["tools"]
         assert tools and all(t["annotations"]["readOnlyHint"] for t in tools)
         result = rpc(client, "tools/call", {"name": "update_company", "arguments": {"name": "X"}}).json()
-        assert result["result"]["structuredContent"]["error"]["code"] == "forbidden"
+        assert error_of(result["result"])["code"] == "forbidden"
 
 
 # ---- users -----------------------------------------------------------------------------------------

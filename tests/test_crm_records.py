@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from customermates.crm.model import PLURAL
-from tests.conftest import call_tool, err, ok, rpc, write
+from tests.conftest import call_tool, err, error_of, ok, rpc, write
 from tests.records_support import audit, dump, get, ids, make, query
 
 ZERO = "00000000-0000-7000-8000-000000000000"
@@ -425,7 +425,7 @@ def test_declarations_follow_the_contract(http):
     props = tools["update_contacts"]["inputSchema"]["properties"]["contacts"]["items"]["properties"]
     assert "replaces" in props["dealIds"]["description"].lower()
     result = call_tool(http, "create_contact", {})
-    assert result["structuredContent"]["error"]["suggestions"][0] == "create_contacts"
+    assert error_of(result)["suggestions"][0] == "create_contacts"
 
 
 def test_search_rows_follow_names_and_links(http, server):

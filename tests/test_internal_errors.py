@@ -10,7 +10,7 @@ from customermates.app import create_app
 from customermates.catalog import REGISTRY
 from customermates.registry import CATALOG, Registry, Tool
 from customermates.shapes import NoInput
-from tests.conftest import rpc
+from tests.conftest import error_of, rpc
 
 
 def explode(call, args):
@@ -44,7 +44,7 @@ def test_mcp_internal_error_is_a_tool_result(http: httpx.Client):
     response = rpc(http, "tools/call", {"name": "explode_for_test", "arguments": {}})
     result = response.json()["result"]
     assert response.status_code == 200 and result["isError"] is True
-    error = result["structuredContent"]["error"]
+    error = error_of(result)
     assert error["code"] == "internal"
     assert error["correlationId"] == response.headers["x-request-id"]
     assert "secret stack detail" not in response.text

@@ -1,4 +1,4 @@
-"""The OpenAPI document (REST.md §5, §7 statements 1-3, 5, 6, 28) against the live server and tools/list."""
+"""The OpenAPI document against the live server and tools/list."""
 
 from __future__ import annotations
 
@@ -19,7 +19,17 @@ CHECKED_IN = ROOT / "schemas" / "openapi.json"
 METHODS = ("get", "put", "post", "delete", "patch", "head", "options")
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
+def server(shared):
+    return shared.server  # every test here only reads: one server for the module
+
+
+@pytest.fixture(scope="module")
+def tenant(shared):
+    return shared.tenant
+
+
+@pytest.fixture(scope="module")
 def doc(server) -> dict[str, Any]:
     response = httpx.get(f"{server.url}/api/v1/openapi")  # no key: the document is public
     assert response.status_code == 200, response.text

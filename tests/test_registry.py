@@ -6,9 +6,15 @@ import dataclasses
 
 import pytest
 
+from customermates.auth import authenticate
 from customermates.catalog import REGISTRY
+from customermates.errors import ToolError
 from customermates.registry import Registry
 from customermates.rest.route import Route
+from customermates.store import accounts as acc
+from customermates.store import connect
+from customermates.store.database import in_transaction
+from customermates.store.migrations import migrate
 
 COMPANY = REGISTRY.tools["get_company"]
 ROLES = REGISTRY.tools["list_roles"]
@@ -46,3 +52,17 @@ def test_routes_belong_to_registered_tools_only():
     assert [(p.route.method, p.route.url, p.tool.name) for p in registry.routes] == [
         ("GET", "/api/v1/company", "get_company")
     ]
+
+
+def test_run_is_one_transaction_that_writes_nothing_on_failure(tmp_path):
+    conn = connect(tmp_path / "crm.db")
+    migrate(conn)
+    seeded = in_transaction(conn, acc.create_company, "Acme", "o@acme.example", "Olive", "Owner", write=True)
+    owner = authenticate(conn, seeded.key)
+    with pytest.raises(ToolError) as caught:
+        REGISTRY.run(conn, "update_company", {"name": "", "city": "Paris"}, owner)
+    assert caught.value.code == "invalid_input"
+    assert REGISTRY.run(conn, "get_company", {}, owner).city is None
+    assert REGISTRY.run(conn, "update_company", {"city": "Paris"}, owner).item.city == "Paris"
+    events = conn.execute("SELECT event FROM audit_log WHERE entity_id = ?", (seeded.company_id,)).fetchall()
+    assert [e[0] for e in events] == ["company.created", "company.updated"]  # the refused call wrote none

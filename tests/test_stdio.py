@@ -109,8 +109,9 @@ async def test_official_client_over_stdio(db_path, tenant, mode):
         assert me.structured_content["company"]["id"] == tenant.company_id
         bad = await client.call_tool("list_users", {"pageSize": 101})
         assert bad.is_error is True
-        assert bad.structured_content["error"]["code"] == "invalid_input"
-        assert bad.structured_content["error"]["issues"][0]["path"] == "$.pageSize"
+        assert bad.structured_content is None
+        error = json.loads(bad.content[0].text)["error"]
+        assert error["code"] == "invalid_input" and error["issues"][0]["path"] == "$.pageSize"
 
 
 async def test_toolsets_and_read_only_narrow_the_list(db_path, tenant):
@@ -120,7 +121,7 @@ async def test_toolsets_and_read_only_narrow_the_list(db_path, tenant):
         assert names == ["get_current_user", "list_users", "get_company", "list_roles"]
         refused = await client.call_tool("update_company", {"name": "Nope"})
         assert refused.is_error is True
-        assert refused.structured_content["error"]["code"] == "forbidden"
+        assert json.loads(refused.content[0].text)["error"]["code"] == "forbidden"
 
 
 def test_malformed_lines_get_json_rpc_errors_and_stdout_stays_json(process):

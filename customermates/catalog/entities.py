@@ -63,7 +63,7 @@ def _found_type(entity: str) -> type:
 
 
 # Tagged by `entity`, so the schema says which record shape each item carries.
-FoundRecord = Union[tuple(_found_type(e) for e in ENTITY_TYPES)]  # noqa: UP007
+FoundRecord = Union[tuple(_found_type(e) for e in ENTITY_TYPES)]  # type: ignore[valid-type]  # noqa: UP007  # built at import
 
 
 class MissingRecord(msgspec.Struct):
@@ -72,7 +72,7 @@ class MissingRecord(msgspec.Struct):
 
 
 class GetEntitiesResult(msgspec.Struct):
-    items: list[FoundRecord]  # type: ignore[valid-type]
+    items: list[FoundRecord]  # type: ignore[valid-type]  # a Union built at import, one member per entity
     notFound: list[MissingRecord]
     message: str
 
@@ -92,7 +92,7 @@ def _fetch(call: Call, items: list[GetEntitiesItem]) -> dict[tuple[str, str], di
     return found
 
 
-def get_entities(call: Call, args: GetEntitiesInput) -> dict[str, Any]:
+def get_entities(call: Call, args: GetEntitiesInput) -> GetEntitiesResult:
     items = args.items
     issues = drafts.repeats([f"{i.entity}:{i.id}" for i in items], lambda n: f"$.items[{n}].id")
     if issues:
@@ -112,7 +112,8 @@ def get_entities(call: Call, args: GetEntitiesInput) -> dict[str, Any]:
     if missing:
         message += f" {len(missing)} not found (listed in notFound)."
     missing_refs = [{"entity": i.entity, "id": i.id} for _, i in missing]
-    return {"items": out, "notFound": missing_refs, "message": message}
+    # Built as plain rows (the loader's shape), checked against the declared type on the way out.
+    return msgspec.convert({"items": out, "notFound": missing_refs, "message": message}, GetEntitiesResult)
 
 
 # ---- notes ----------------------------------------------------------------------------------------
@@ -137,17 +138,20 @@ class NotesAppendItem(Input):
 
 
 def _items(item: type, text: str) -> Any:
-    return Annotated[list[item], Meta(min_length=1, max_length=BATCH, description=text)]
+    return Annotated[
+        list[item],  # type: ignore[valid-type]  # `item` is a type given at run time
+        Meta(min_length=1, max_length=BATCH, description=text),
+    ]
 
 
 class UpdateEntityNotesInput(Input):
     entity: EntityType
-    items: _items(NotesUpdateItem, ALL_OR_NOTHING)  # type: ignore[valid-type]
+    items: _items(NotesUpdateItem, ALL_OR_NOTHING)  # type: ignore[valid-type]  # made by `_items`, beyond mypy
 
 
 class AppendEntityNotesInput(Input):
     entity: EntityType
-    items: _items(NotesAppendItem, ALL_OR_NOTHING)  # type: ignore[valid-type]
+    items: _items(NotesAppendItem, ALL_OR_NOTHING)  # type: ignore[valid-type]  # made by `_items`, beyond mypy
 
 
 def update_entity_notes(call: Call, args: UpdateEntityNotesInput) -> Mutation:
@@ -187,7 +191,7 @@ class CustomFieldsUpdateItem(Input):
 
 class UpdateEntityCustomFieldsInput(Input):
     entity: EntityType
-    items: _items(CustomFieldsUpdateItem, ALL_OR_NOTHING)  # type: ignore[valid-type]
+    items: _items(CustomFieldsUpdateItem, ALL_OR_NOTHING)  # type: ignore[valid-type]  # made by `_items`, beyond mypy
 
 
 def update_entity_custom_fields(call: Call, args: UpdateEntityCustomFieldsInput) -> Mutation:
@@ -203,8 +207,8 @@ def update_entity_custom_fields(call: Call, args: UpdateEntityCustomFieldsInput)
 class LinkEntitiesInput(Input):
     entity: EntityType
     sourceId: Annotated[Id, Meta(description=SOURCE)]
-    relation: Annotated[
-        Literal[RELATION_NAMES],  # type: ignore[valid-type]
+    relation: Annotated[  # type: ignore[valid-type]  # a Literal over a tuple: mypy cannot read its values
+        Literal[RELATION_NAMES],
         Meta(description="users, or any other record type; services link only to deals, tasks and users."),
     ]
     ids: Annotated[

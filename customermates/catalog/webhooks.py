@@ -359,7 +359,13 @@ def _delivery(row: sqlite3.Row, with_body: bool) -> Delivery:
     body = json.loads(envelope(*row[16:])) if with_body else UNSET
     next_at = outbox.stamp(row[13]) if row[13] is not None else None
     created = outbox.created_at(row[0])
-    return Delivery(*row[:12], created, row[12], next_at, row[14], row[15], requestBody=body)
+    (ident, hook, event_id, event, entity, url, status, attempts, most, code, message, excerpt, last) = row[
+        :13
+    ]
+    return Delivery(
+        ident, hook, event_id, event, entity, url, status, attempts, most, code, message, excerpt, created, last,
+        next_at, row[14], row[15], body,
+    )  # fmt: skip
 
 
 class DeliveryFilter(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=True):

@@ -139,7 +139,7 @@ def _moment_bounds(y, mo, d, hh, mi, ss, frac, zone) -> Bounds:
 
 
 def _offset(zone: str | None) -> timedelta:
-    if zone in (None, "Z", "z"):
+    if zone is None or zone in ("Z", "z"):
         return timedelta(0)
     digits = zone[1:].replace(":", "")
     size = timedelta(hours=int(digits[:2]), minutes=int(digits[2:]))
@@ -392,6 +392,7 @@ class Field:
     column: str = ""
     relation: Relation | None = None
     choices: tuple[str, ...] = ()
+    custom: Any = None  # the custom column (crm.columns.Column) behind a column-id field
 
     @property
     def operators(self) -> tuple[str, ...]:
@@ -399,9 +400,12 @@ class Field:
 
     def describe(self) -> str:
         """`label – field (op, op)`: the one way a field and its operators are written (README decision 10)."""
-        return f"{self.label} – {self.name} ({', '.join(self.operators)})"
+        kind = f"{self.custom.type}: " if self.custom is not None else ""
+        return f"{self.label} – {self.name} ({kind}{', '.join(self.operators)})"
 
     def example(self) -> str:
+        if self.custom is not None and self.custom.options:
+            return f'"{self.custom.options[0].label}"'
         if self.relation is not None:
             return '"me"' if self.relation.other == "user" else f'"<{self.relation.other} id>"'
         return f'"{self.choices[0]}"' if self.choices else self.kind.example
@@ -471,7 +475,7 @@ def canonical(op: str) -> str:
 def example_rules(fields: tuple[Field, ...]) -> list[list[dict[str, Any]]]:
     """Filter examples for get_entity_configuration, built from the offered fields."""
     by_name = {f.name: f for f in fields}
-    rules = [[{"field": "createdAt", "operator": "gte", "value": "2026-01-01"}]]
+    rules: list[list[dict[str, Any]]] = [[{"field": "createdAt", "operator": "gte", "value": "2026-01-01"}]]
     if "userIds" in by_name:
         rules.append([{"field": "userIds", "operator": "in", "value": ["me"]}])
     relation = next((f for f in fields if f.relation and f.relation.other != "user"), None)

@@ -27,7 +27,7 @@ MAX_NOTES = 65_535
 MAX_AMOUNT = 10**12
 MAX_QUANTITY = 1_000_000
 
-EntityType = Literal[ENTITY_TYPES]  # type: ignore[valid-type]
+EntityType = Literal[ENTITY_TYPES]  # type: ignore[valid-type]  # a Literal over a tuple: mypy cannot read its values
 Name = Annotated[str, Meta(min_length=1, max_length=255)]
 Email = Annotated[
     str,
@@ -46,7 +46,8 @@ NOTES_NULL = 'Omit `notes` to keep them; send "" to clear them.'
 
 
 # The longest custom value is plain text (10,000 code points); a currency's is at most 10^15.
-CustomText = Annotated[str, Meta(max_length=10_000)]
+# multiline: plain values keep their newlines; each column type trims and checks its own form.
+CustomText = Annotated[str, Meta(max_length=10_000, extra={"multiline": True})]
 CustomNumber = Annotated[float, Meta(ge=-(10**15), le=10**15)]
 
 
@@ -202,7 +203,10 @@ def _item_type(entity: str, update: bool) -> type:
 def _batch_type(entity: str, update: bool) -> type:
     plural = PLURAL[entity]
     item = _item_type(entity, update)
-    items = Annotated[list[item], Meta(min_length=1, max_length=BATCH, description=ALL_OR_NOTHING)]
+    items = Annotated[
+        list[item],  # type: ignore[valid-type]  # `item` is a Struct built at import for this entity
+        Meta(min_length=1, max_length=BATCH, description=ALL_OR_NOTHING),
+    ]
     verb = "Update" if update else "Create"
     return msgspec.defstruct(
         f"{verb}{plural.title()}Input", [(plural, items)], bases=(Input,), module=__name__

@@ -17,7 +17,7 @@ from customermates.crm.drafts import LISTER, load_targets, repeats, visible
 from customermates.crm.inputs import EntityRef
 from customermates.crm.link_rows import LinkChanges
 from customermates.crm.loading import TABLE, display_name_of, scope
-from customermates.crm.model import PLURAL, RELATIONS, Relation, drop_search, relation
+from customermates.crm.model import PLURAL, RELATIONS, Relation, drop_search
 from customermates.errors import Issue, ToolError, invalid, not_found
 
 
@@ -42,7 +42,7 @@ def _noun(rel: Relation, n: int) -> str:
 
 
 def _relation(entity: str, name: str) -> Relation:
-    rel = relation(entity, name)
+    rel = next((r for r in RELATIONS[entity] if r.name == name), None)
     if rel is None:
         allowed = ", ".join(r.name for r in RELATIONS[entity])
         raise ToolError(

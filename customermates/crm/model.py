@@ -78,8 +78,12 @@ RELATIONS: dict[str, tuple[Relation, ...]] = {
 }
 
 
-def relation(entity: str, name: str) -> Relation | None:
-    return next((r for r in RELATIONS[entity] if r.name == name), None)
+def relation(entity: str, name: str) -> Relation:
+    """The relation `name` of `entity`; a name the table lacks is a programming error (KeyError)."""
+    for rel in RELATIONS[entity]:
+        if rel.name == name:
+            return rel
+    raise KeyError(f"{entity} has no relation {name!r}")
 
 
 def resource(entity: str) -> str:

@@ -1,7 +1,8 @@
 """The JSON-RPC dispatcher shared by HTTP and stdio.
 
-Every request is classified on its own (PROTOCOL.md "Versions"); nothing remembered between
-requests decides how one is handled. The transports move bytes and map the `Reply` to their wire.
+Every request is classified on its own (docs/protocol.md); nothing remembered between requests
+decides how one is handled. The transports move bytes; `Context.version` says which era's rules a
+request follows: a handshake revision, or 2026-07-28 (served methods, stamped results: `modern`).
 """
 
 from __future__ import annotations
@@ -21,24 +22,23 @@ from customermates.errors import (  # noqa: F401  the JSON-RPC codes, re-exporte
     PARSE_ERROR,
     UNSUPPORTED_VERSION,
 )
-from customermates.onboarding import INSTRUCTIONS, SETUP_PROMPT
+from customermates.mcp import modern, resources
+from customermates.onboarding import INSTRUCTIONS
 from customermates.registry import Registry
 
 log = logging.getLogger("customermates.mcp")
 
 HANDSHAKE_VERSIONS = ("2025-11-25", "2025-06-18", "2025-03-26")
 LATEST_HANDSHAKE = "2025-11-25"
-# Versions this build serves, newest first (README decision 12: only what is served is published).
-SUPPORTED_VERSIONS = list(HANDSHAKE_VERSIONS)
-ENVELOPE_VERSION_KEY = "io.modelcontextprotocol/protocolVersion"
+# Versions this build serves, newest first; listing the handshake ones lets an `auto` client fall back.
+SUPPORTED_VERSIONS = [modern.MODERN, *HANDSHAKE_VERSIONS]
 
 
 SERVER_INFO = {"name": "customermates", "version": __version__, "title": "Customermates"}
-CAPABILITIES = {"tools": {"listChanged": False}, "prompts": {"listChanged": False}}
-PROMPT = {
-    "name": "setup",
-    "title": "Set up the CRM assistant",
-    "description": "The first message to paste: how to use this CRM's tools safely.",
+CAPABILITIES = {
+    "tools": {"listChanged": False},
+    "prompts": {"listChanged": False},
+    "resources": {"subscribe": False, "listChanged": False},
 }
 
 
@@ -98,16 +98,29 @@ async def dispatch(message: dict[str, Any], ctx: Context) -> dict[str, Any] | No
         return None
     ident, method = message["id"], message["method"]
     params = message.get("params") or {}
-    handler = METHODS.get(method)
+    at_modern = ctx.version == modern.MODERN
+    served = method in modern.SERVED if at_modern else method != "server/discover"
+    handler = METHODS.get(method) if served else None
     if handler is None:
-        return error(ident, METHOD_NOT_FOUND, f"Method not found: {method}")
+        return error(ident, METHOD_NOT_FOUND, _not_found(method, at_modern))
     if not isinstance(params, dict):
         return error(ident, INVALID_PARAMS, "params must be an object")
     try:
-        return await handler(ident, params, ctx)
+        answer = await handler(ident, params, ctx)
     except Exception:
         log.exception("MCP method %s failed", method)
         return error(ident, INTERNAL_ERROR, "Internal error")
+    if at_modern and "result" in answer:
+        answer["result"] = modern.stamp(method, answer["result"], SERVER_INFO)
+    return answer
+
+
+def _not_found(method: str, at_modern: bool) -> str:
+    if at_modern and method in METHODS:
+        return f"Method not found: {method} is not part of protocol {modern.MODERN}"
+    if method == "server/discover":
+        return "Method not found: server/discover needs MCP-Protocol-Version 2026-07-28 (or use initialize)"
+    return f"Method not found: {method}"
 
 
 async def initialize(ident: Any, params: dict[str, Any], ctx: Context) -> dict[str, Any]:
@@ -129,7 +142,7 @@ async def ping(ident: Any, params: dict[str, Any], ctx: Context) -> dict[str, An
 
 
 async def tools_list(ident: Any, params: dict[str, Any], ctx: Context) -> dict[str, Any]:
-    read_only = ctx.read_only_url or ctx.principal.read_only
+    read_only = ctx.read_only_url or (isinstance(ctx.principal, Principal) and ctx.principal.read_only)
     return result(ident, {"tools": ctx.registry.listing_json(ctx.toolsets, read_only)})
 
 
@@ -148,33 +161,47 @@ async def tools_call(ident: Any, params: dict[str, Any], ctx: Context) -> dict[s
         read_only_url=ctx.read_only_url,
         correlation_id=ctx.correlation_id,
     )
-    return result(
-        ident,
-        {
-            "content": [{"type": "text", "text": outcome.text}],
-            "structuredContent": outcome.structured,
-            "isError": outcome.is_error,
-        },
-    )
+    content = [{"type": "text", "text": outcome.text}]
+    if outcome.is_error:
+        # No structuredContent: clients check it against the success outputSchema and would hide
+        # the error; the text is the REST error body, byte for byte.
+        return result(ident, {"content": content, "isError": True})
+    return result(ident, {"content": content, "structuredContent": outcome.structured, "isError": False})
 
 
 async def prompts_list(ident: Any, params: dict[str, Any], ctx: Context) -> dict[str, Any]:
-    return result(ident, {"prompts": [PROMPT]})
+    return result(ident, {"prompts": [resources.PROMPT]})
 
 
 async def prompts_get(ident: Any, params: dict[str, Any], ctx: Context) -> dict[str, Any]:
-    name = params.get("name")
-    if name != "setup":
-        # Only a string is echoed: the repr of a hostile nested value could itself fail.
-        shown = repr(name[:100]) if isinstance(name, str) else "(params.name must be a string)"
-        return error(ident, INVALID_PARAMS, f"Unknown prompt {shown}; prompts/list has 'setup'.")
-    message = {"role": "user", "content": {"type": "text", "text": SETUP_PROMPT}}
-    return result(ident, {"description": PROMPT["description"], "messages": [message]})
+    try:
+        return result(ident, resources.prompt_messages(params.get("name")))
+    except resources.UnknownName as unknown:
+        return error(ident, INVALID_PARAMS, str(unknown))
+
+
+async def resources_list(ident: Any, params: dict[str, Any], ctx: Context) -> dict[str, Any]:
+    return result(ident, {"resources": resources.RESOURCES})
+
+
+async def resources_read(ident: Any, params: dict[str, Any], ctx: Context) -> dict[str, Any]:
+    # Only tools/call defers verification to its own transaction; this method gets a verified one.
+    assert isinstance(ctx.principal, Principal)
+    try:
+        return result(ident, await resources.read(params.get("uri"), ctx.principal, ctx.db, ctx.registry))
+    except resources.UnknownName as unknown:
+        return error(ident, INVALID_PARAMS, str(unknown))
+
+
+async def resource_templates(ident: Any, params: dict[str, Any], ctx: Context) -> dict[str, Any]:
+    return result(ident, {"resourceTemplates": []})
 
 
 async def discover(ident: Any, params: dict[str, Any], ctx: Context) -> dict[str, Any]:
-    # The 2026-07-28 revision is not served yet: answer at once so `auto` clients fall back.
-    return error(ident, METHOD_NOT_FOUND, "Method not found: server/discover (use initialize)")
+    return result(
+        ident,
+        {"supportedVersions": SUPPORTED_VERSIONS, "capabilities": CAPABILITIES, "instructions": INSTRUCTIONS},
+    )
 
 
 METHODS = {
@@ -184,5 +211,8 @@ METHODS = {
     "tools/call": tools_call,
     "prompts/list": prompts_list,
     "prompts/get": prompts_get,
+    "resources/list": resources_list,
+    "resources/read": resources_read,
+    "resources/templates/list": resource_templates,
     "server/discover": discover,
 }

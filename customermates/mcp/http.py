@@ -1,8 +1,9 @@
-"""Streamable HTTP transport at `POST /api/v1/mcp` (PROTOCOL.md "HTTP behaviour").
+"""Streamable HTTP transport at `POST /api/v1/mcp` (docs/protocol.md).
 
 The Gate middleware (app.py) has already answered 403 (Origin) and 401 (API key). Then, in order:
-body size (413), method (405 / DELETE 404), URL options (400), session id (404), JSON (-32700),
-`MCP-Protocol-Version` (-32022), batch rules, JSON-RPC shape (-32600), envelope (-32020), dispatch.
+body size (413), method (405 / DELETE 404), URL options (400), session id (404, handshake era only),
+JSON (-32700), `MCP-Protocol-Version` (-32022), then per era: handshake (batch rules, JSON-RPC shape
+-32600, envelope without its header -32020, dispatch, always 200) or 2026-07-28 (`_modern`).
 """
 
 from __future__ import annotations
@@ -17,13 +18,13 @@ from customermates.auth import UNAUTHORIZED, Caller, Principal
 from customermates.errors import Issue
 from customermates.httpio import BodyTooLarge, error_response, read_body, too_large
 from customermates.mcp import dispatch as rpc
-from customermates.mcp import jsontext
+from customermates.mcp import jsontext, modern
 from customermates.registry import TOOLSETS
 
 BATCH_VERSION = "2025-03-26"  # the only handshake revision with JSON-RPC batches
 ENVELOPE_REFUSED = (
-    "params._meta carries the 2026-07-28 protocolVersion, which needs the matching MCP-Protocol-Version"
-    " header; this server does not serve 2026-07-28 yet: use initialize and the handshake."
+    "params._meta carries a protocol version (the 2026-07-28 envelope): send the matching"
+    " MCP-Protocol-Version header, Mcp-Method and (for a named method) Mcp-Name with it."
 )
 NO_SESSION = (
     "Unknown Mcp-Session-Id: this server issues no sessions. Send requests without the header"
@@ -85,17 +86,20 @@ async def endpoint(request: Request) -> Response:
         raw = await read_body(request)
     except BodyTooLarge:
         return too_large()
-    if request.method == "DELETE":
+    # A 2026-07-28 (or unsupported) header means the stateless rules: no session is ever looked at.
+    handshake = (
+        request.headers.get("mcp-protocol-version", rpc.HANDSHAKE_VERSIONS[0]) in rpc.HANDSHAKE_VERSIONS
+    )
+    session = request.headers.get("mcp-session-id") if handshake else None
+    if request.method == "DELETE" and session:
         # No session is ever issued: any id named is unknown, and without one there is nothing to end.
-        if request.headers.get("mcp-session-id"):
-            return Response(status_code=404)
-        return Response(status_code=405, headers={"Allow": "POST"})
+        return Response(status_code=404)
     if request.method != "POST":
         return Response(status_code=405, headers={"Allow": "POST"})
     options = _url_options(request)
     if isinstance(options, Response):
         return options
-    if request.headers.get("mcp-session-id"):
+    if session:
         return _rpc_error(request, 404, None, rpc.INVALID_REQUEST, NO_SESSION)
     try:
         message = await _parse(raw)
@@ -115,11 +119,12 @@ async def _classified(
             request, 400, _id(message), rpc.UNSUPPORTED_VERSION, "Unsupported protocol version", data
         )
     caller: Caller = request.state.caller
-    who: Principal | Caller | None = caller  # a tool call authenticates in its own transaction
+    who: Principal | Caller = caller  # a tool call authenticates in its own transaction
     if not _is_tool_call(message):
-        who = await request.app.state.db.read(caller.verify)
-        if who is None:
+        principal = await request.app.state.db.read(caller.verify)
+        if principal is None:
             return error_response("unauthorized", UNAUTHORIZED)  # the Gate sends its full 401
+        who = principal
     ctx = rpc.Context(
         who,
         request.app.state.db,
@@ -130,6 +135,8 @@ async def _classified(
         version=header or BATCH_VERSION,  # PROTOCOL.md: without the header a request counts as 2025-03-26
         correlation_id=request.state.request_id,
     )
+    if header == modern.MODERN:
+        return await _modern(request, message, ctx)
     if isinstance(message, list):
         return await _batch(message, ctx, request)
     refusal = _refusal(message)
@@ -137,6 +144,27 @@ async def _classified(
         return _reply(refusal, 400, request)
     answer = await rpc.dispatch(message, ctx)
     return Response(status_code=202) if answer is None else _reply(answer, 200, request)
+
+
+async def _modern(request: Request, message: Any, ctx: rpc.Context) -> Response:
+    """2026-07-28: notification, shape, duplicated header, envelope, header = body, then dispatch."""
+    if isinstance(message, dict) and "id" not in message and isinstance(message.get("method"), str):
+        return Response(status_code=202)  # notifications are dropped (cancellation is a closed connection)
+    if isinstance(message, list) or rpc.malformed(message) or "method" not in message:
+        text = "Invalid Request: send one JSON-RPC 2.0 request per POST (no batches or responses)"
+        return _rpc_error(request, 400, None, rpc.INVALID_REQUEST, text)
+    ident = message["id"]
+    duplicated = modern.duplicated_header(request.headers)
+    if duplicated:
+        return _rpc_error(request, 400, ident, rpc.HEADER_MISMATCH, f"The {duplicated} header was sent twice")
+    problem = modern.incomplete(message)
+    if problem:
+        return _rpc_error(request, 400, ident, rpc.INVALID_PARAMS, problem)
+    problem = modern.header_mismatch(request.headers, message)
+    if problem:
+        return _rpc_error(request, 400, ident, rpc.HEADER_MISMATCH, problem)
+    answer = await rpc.dispatch(message, ctx)
+    return _reply(answer, modern.status(answer), request)
 
 
 def _is_tool_call(message: Any) -> bool:
@@ -147,7 +175,7 @@ def _refusal(message: Any) -> dict[str, Any] | None:
     """The JSON-RPC error for a message that must not be dispatched, else None."""
     if rpc.malformed(message):
         return rpc.error(None, rpc.INVALID_REQUEST, "Invalid Request: not a JSON-RPC 2.0 message")
-    if _has_envelope(message):
+    if modern.has_envelope(message):
         return rpc.error(message.get("id"), rpc.HEADER_MISMATCH, ENVELOPE_REFUSED)
     return None
 
@@ -174,9 +202,3 @@ def _initialize_in_batch(message: dict) -> dict[str, Any] | None:
 def _id(message: Any) -> Any:
     ident = message.get("id") if isinstance(message, dict) else None
     return ident if isinstance(ident, str | int) and not isinstance(ident, bool) else None
-
-
-def _has_envelope(message: dict) -> bool:
-    params = message.get("params")
-    meta = params.get("_meta") if isinstance(params, dict) else None
-    return isinstance(meta, dict) and rpc.ENVELOPE_VERSION_KEY in meta

@@ -10,7 +10,8 @@ get a clear `invalid_input` instead of a parse error or a crash. Encoding replac
 from __future__ import annotations
 
 import re
-from json.decoder import JSONDecodeError, scanstring
+from json import decoder
+from json.decoder import JSONDecodeError
 from typing import Any
 
 import msgspec
@@ -18,6 +19,7 @@ import msgspec
 from customermates.errors import ParseError
 
 fast_loads = msgspec.json.Decoder().decode
+scanstring = decoder.scanstring  # type: ignore[attr-defined]  # in json.decoder since 2.6, not in typeshed
 _fast_encode = msgspec.json.Encoder().encode
 _WHITESPACE = re.compile(r"[ \t\n\r]*")
 _NUMBER = re.compile(r"-?(?:0|[1-9][0-9]*)(\.[0-9]+)?([eE][-+]?[0-9]+)?")
@@ -71,7 +73,7 @@ class _Parser:
         return ParseError(f"{what} at character {self.pos}")
 
     def skip(self) -> str:
-        self.pos = _WHITESPACE.match(self.text, self.pos).end()
+        self.pos = _WHITESPACE.match(self.text, self.pos).end()  # type: ignore[union-attr]  # `\s*` always matches
         return self.text[self.pos : self.pos + 1]
 
     def run(self) -> Any:
@@ -127,7 +129,7 @@ class _Parser:
         if self.skip() == ("]" if char == "[" else "}"):
             self.pos += 1
             return container
-        frame = [container, None]
+        frame: list[Any] = [container, None]
         self.stack.append(frame)
         if char == "{":
             frame[1] = self.key()

@@ -26,6 +26,7 @@ from customermates.auth import Caller, LastUsed, Principal, authenticate, flush_
 from customermates.catalog import REGISTRY
 from customermates.errors import KeyRefused
 from customermates.mcp import dispatch as rpc
+from customermates.mcp import modern
 from customermates.registry import TOOLSETS
 from customermates.store import Database, connect
 from customermates.store.database import check_engine
@@ -165,7 +166,7 @@ class Session:
         return await self._one(message)
 
     async def _batch(self, messages: list[Any]) -> list[dict[str, Any]] | dict[str, Any] | None:
-        if not messages or any(_envelope_version(m) for m in messages):
+        if not messages or any(modern.has_envelope(m) for m in messages):
             return rpc.error(None, rpc.INVALID_REQUEST, "Batches are allowed only at protocol 2025-03-26")
         answers = [await self._one(m) for m in messages]
         return [a for a in answers if a is not None] or None
@@ -180,13 +181,18 @@ class Session:
         if ident in self.cancelled:
             self.cancelled.discard(ident)
             return None
+        if modern.has_envelope(message):
+            refusal = _envelope_refusal(message)
+            if refusal is not None:
+                return refusal
         # Every message re-checks the key (the CLI may revoke it meanwhile); a tool call does so
         # inside its own transaction, anything else in a hop of its own.
         caller = Caller(self.key)
-        who: Principal | Caller | None = caller
-        if message.get("method") != "tools/call":
-            who = await self.db.read(caller.verify)
-        answer = None if who is None else await self._dispatch(message, self._context(who, message))
+        answer = None
+        if message.get("method") == "tools/call":
+            answer = await self._dispatch(message, self._context(caller, message))
+        elif (principal := await self.db.read(caller.verify)) is not None:
+            answer = await self._dispatch(message, self._context(principal, message))
         if not caller.checked:  # the call was refused before its transaction (e.g. an unknown tool)
             await self.db.read(caller.verify)
         if caller.principal is None:
@@ -212,7 +218,7 @@ class Session:
             REGISTRY,
             toolsets=self.toolsets,
             read_only_url=self.read_only,
-            version=_envelope_version(message) or "2025-03-26",
+            version=modern.MODERN if modern.has_envelope(message) else "2025-03-26",
         )
 
     def _send(self, answer: Any) -> None:
@@ -247,8 +253,13 @@ def _is_call(message: Any) -> bool:
     return rpc.is_request(message) and "id" in message
 
 
-def _envelope_version(message: Any) -> str | None:
-    params = message.get("params") if isinstance(message, dict) else None
-    meta = params.get("_meta") if isinstance(params, dict) else None
-    version = meta.get(rpc.ENVELOPE_VERSION_KEY) if isinstance(meta, dict) else None
-    return version if isinstance(version, str) else None
+def _envelope_refusal(message: dict[str, Any]) -> dict[str, Any] | None:
+    """An enveloped line's checks (no headers on stdio): incomplete (-32602), then its version (-32022)."""
+    problem = modern.incomplete(message)
+    if problem:
+        return rpc.error(message["id"], rpc.INVALID_PARAMS, problem)
+    version = modern.envelope_version(message)
+    if version != modern.MODERN:
+        data = {"supported": rpc.SUPPORTED_VERSIONS, "requested": version}
+        return rpc.error(message["id"], rpc.UNSUPPORTED_VERSION, "Unsupported protocol version", data)
+    return None

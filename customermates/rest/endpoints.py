@@ -9,7 +9,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from customermates.errors import ToolError, invalid
-from customermates.httpio import BodyTooLarge, json_response, too_large
+from customermates.httpio import BodyTooLarge, json_response, too_large, tool_error_response
 from customermates.registry import Registry
 from customermates.rest.plan import Plan
 from customermates.rest.requests import (
@@ -62,6 +62,8 @@ def tools_endpoint(registry: Registry) -> Endpoint:
         body = await json_object(request, tool is None or not tool.read_only)
         refuse_query(request)
         outcome = await invoke(request, registry, name, body)
+        if outcome.error is not None:  # the very bytes MCP puts in the error's text item
+            return tool_error_response(outcome.error)
         return json_response(outcome.structured, outcome.status)
 
     return endpoint
@@ -84,19 +86,19 @@ def guarded(endpoint: Endpoint) -> Endpoint:
         except BodyTooLarge:
             return too_large()
         except ToolError as error:
-            return json_response(error.to_struct(), error.status)
+            return tool_error_response(error)
         except Failed as failed:
-            return json_response(failed.outcome.structured, failed.outcome.status)
+            return tool_error_response(failed.outcome.error)
         except Exception:
             correlation = request.state.request_id
             log.exception(
                 "REST %s %s failed (correlationId %s)", request.method, request.url.path, correlation
             )
-            error = ToolError(
+            unexpected = ToolError(
                 "internal",
                 f"Unexpected server error; correlationId {correlation}.",
                 correlation_id=correlation,
             )
-            return json_response(error.to_struct(), error.status)
+            return tool_error_response(unexpected)
 
     return run

@@ -35,7 +35,7 @@ def envelope(
     if event.endswith(".updated"):
         payload = f'{{"{event.split(".")[0]}":{record},"changes":{changes}}}'
     else:
-        payload = snapshot
+        payload = snapshot or "null"  # created and deleted events always carry a snapshot
     head = _encode(
         {
             "id": event_id,

@@ -30,7 +30,8 @@ def _envelope(name: str) -> type:
         payload = msgspec.defstruct(f"{entity.title()}UpdatedPayload", fields, module=__name__)
     data_fields = [("entityId", str), ("companyId", str), ("userId", str | None), ("payload", payload)]
     data = msgspec.defstruct(f"{_title(name)}Data", data_fields, module=__name__)
-    fields = [("id", str), ("event", Literal[name]), ("timestamp", str), ("data", data)]  # type: ignore[valid-type]
+    event: Any = Literal[name]  # a Literal built per event name: only a runtime value can say that
+    fields = [("id", str), ("event", event), ("timestamp", str), ("data", data)]
     return msgspec.defstruct(f"{_title(name)}Event", fields, module=__name__)
 
 

@@ -63,7 +63,7 @@ def kind_of(address: Address) -> str | None:
 def resolve(host: str, port: int) -> list[Address]:
     """Every A/AAAA answer for `host` (tests replace this to play DNS tricks)."""
     infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
-    return list(dict.fromkeys(ipaddress.ip_address(info[4][0].split("%")[0]) for info in infos))
+    return list(dict.fromkeys(ipaddress.ip_address(str(info[4][0]).split("%")[0]) for info in infos))
 
 
 def literal(host: str) -> Address | None:

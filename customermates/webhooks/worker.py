@@ -42,7 +42,11 @@ class Worker:
 
     async def run(self) -> None:
         loop = asyncio.get_running_loop()
-        unlisten = outbox.listen(lambda: loop.call_soon_threadsafe(self._wake.set))
+
+        def wake_from_db_thread() -> None:
+            loop.call_soon_threadsafe(self._wake.set)
+
+        unlisten = outbox.listen(wake_from_db_thread)
         try:
             async with delivery.new_client() as client, anyio.create_task_group() as tasks:
                 self._scope = tasks.cancel_scope
