@@ -22,6 +22,7 @@ The other exceptions stay inside the server and each ends as one of the answers 
     BodyTooLarge  -> payload_too_large (413)     ParseError -> JSON-RPC PARSE_ERROR
     BadValue      -> one Issue of invalid_input  Failed     -> the failed call's own outcome
     KeyRefused    -> stdio: INVALID_REQUEST, then exit
+    Rehearsed     -> a dry run's success result, after its transaction rolled back
     StorageError, AccountError, CommandError -> the command line: one line on stderr, exit status 1
 """
 
@@ -208,3 +209,11 @@ class AccountError(Exception):
 
 class CommandError(Exception):
     """A failed command-line action: printed as one line on stderr, exit status 1."""
+
+
+class Rehearsed(Exception):
+    """A dry run finished: raised out of the transaction so that it rolls back; carries the result."""
+
+    def __init__(self, result: dict[str, Any]):
+        super().__init__("dry run")
+        self.result = result

@@ -10,7 +10,7 @@ from customermates.crm.loading import RECORD_TYPES
 from customermates.webhooks.events import EVENT_NAMES
 
 
-class Change(msgspec.Struct):
+class WebhookChange(msgspec.Struct):
     """One changed field: arrays of identified objects list only the removed/altered and added/altered."""
 
     previous: Any
@@ -26,7 +26,7 @@ def _envelope(name: str) -> type:
     record = RECORD_TYPES[entity]
     payload = record
     if verb == "updated":
-        fields = [(entity, record), ("changes", dict[str, Change])]
+        fields = [(entity, record), ("changes", dict[str, WebhookChange])]
         payload = msgspec.defstruct(f"{entity.title()}UpdatedPayload", fields, module=__name__)
     data_fields = [("entityId", str), ("companyId", str), ("userId", str | None), ("payload", payload)]
     data = msgspec.defstruct(f"{_title(name)}Data", data_fields, module=__name__)
