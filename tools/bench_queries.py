@@ -13,7 +13,6 @@ transaction. Timed runs never assert; the printed table is the record (docs/benc
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import os
 import random
@@ -29,6 +28,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench_data import building, schema_digest, two_companies  # noqa: E402
+
 from customermates.auth import Principal, authenticate  # noqa: E402
 from customermates.catalog import REGISTRY  # noqa: E402
 from customermates.crm import queries as q  # noqa: E402
@@ -36,7 +37,6 @@ from customermates.crm.model import SEARCH_BODY, display_name, last_key, name_ke
 from customermates.ids import iso  # noqa: E402
 from customermates.store import accounts as acc  # noqa: E402
 from customermates.store import connect  # noqa: E402
-from customermates.store.migrations import migrate, schema_dir  # noqa: E402
 
 DATASET_VERSION = 2
 NOW = datetime(2026, 1, 15, 12, 0, tzinfo=UTC)  # the data set's "today"; queries run at this moment
@@ -193,37 +193,28 @@ def _columns(conn, rng, company_id: str, contacts: list[str]) -> None:
 
 
 def build(path: Path, seed: int) -> None:
-    started = time.perf_counter()
-    tmp = path.with_suffix(".building")
-    for leftover in (tmp, Path(f"{tmp}-wal"), Path(f"{tmp}-shm")):
-        leftover.unlink(missing_ok=True)
-    conn = connect(tmp)
-    migrate(conn)
     rng = random.Random(seed)
-    conn.execute("BEGIN")
-    a = acc.create_company(conn, "Company A", "owner@a.example", "Olive", "Owner")
-    b = acc.create_company(conn, "Company B", "owner@b.example", "Bob", "Owner")
-    _company(conn, rng, "a", CONTACTS_A, ORGS_A, [a.user_id, *_users(conn, a.company_id, USERS_A - 1, "a")])
-    _company(conn, rng, "b", CONTACTS_B, ORGS_B, [b.user_id, *_users(conn, b.company_id, 1, "b")])
-    for entity in ("contact", "organization"):
-        for kind in ("trigram", "words"):
-            conn.execute(
-                f"INSERT INTO {entity}_{kind}(rowid, body) SELECT e.seq, {SEARCH_BODY[entity]} FROM {entity} e"
-            )
-    conn.execute("COMMIT")
-    conn.execute("INSERT INTO contact_trigram(contact_trigram) VALUES ('optimize')")
-    conn.execute("INSERT INTO contact_words(contact_words) VALUES ('optimize')")
-    conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-    conn.close()
-    tmp.rename(path)
-    print(f"built {path} in {time.perf_counter() - started:.1f} s")
+    with building(path) as conn:
+        conn.execute("BEGIN")
+        a, b = two_companies(conn)
+        _company(
+            conn, rng, "a", CONTACTS_A, ORGS_A, [a.user_id, *_users(conn, a.company_id, USERS_A - 1, "a")]
+        )
+        _company(conn, rng, "b", CONTACTS_B, ORGS_B, [b.user_id, *_users(conn, b.company_id, 1, "b")])
+        for entity in ("contact", "organization"):
+            for kind in ("trigram", "words"):
+                conn.execute(
+                    f"INSERT INTO {entity}_{kind}(rowid, body) SELECT e.seq, {SEARCH_BODY[entity]} FROM {entity} e"
+                )
+        conn.execute("COMMIT")
+        conn.execute("INSERT INTO contact_trigram(contact_trigram) VALUES ('optimize')")
+        conn.execute("INSERT INTO contact_words(contact_words) VALUES ('optimize')")
 
 
 def dataset_path(seed: int) -> Path:
     """Cached per seed, size, generator version and schema text (a changed schema needs a fresh file)."""
-    schema = hashlib.sha256(b"".join(p.read_bytes() for p in sorted(schema_dir().glob("*.sql")))).hexdigest()
     size = "" if CONTACTS_A == 100_000 else f"-{CONTACTS_A // 1000}k"
-    return ROOT / "data" / f"bench-queries-s{seed}{size}-v{DATASET_VERSION}-{schema[:10]}.db"
+    return ROOT / "data" / f"bench-queries-s{seed}{size}-v{DATASET_VERSION}-{schema_digest()}.db"
 
 
 def scale_to_million() -> None:

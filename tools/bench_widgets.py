@@ -12,7 +12,6 @@ SQL, inside one read transaction). Timed runs never assert; the printed table is
 from __future__ import annotations
 
 import argparse
-import hashlib
 import os
 import random
 import sqlite3
@@ -24,6 +23,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench_data import building, schema_digest, two_companies  # noqa: E402
+
 from customermates.auth import Principal, authenticate  # noqa: E402
 from customermates.call import Call  # noqa: E402
 from customermates.catalog import REGISTRY  # noqa: E402
@@ -31,7 +32,6 @@ from customermates.crm.model import SCALE  # noqa: E402
 from customermates.ids import new_id, now_iso  # noqa: E402
 from customermates.store import accounts as acc  # noqa: E402
 from customermates.store import connect  # noqa: E402
-from customermates.store.migrations import migrate, schema_dir  # noqa: E402
 
 DATASET_VERSION = 1
 ORGS, DEALS, CONTACTS, SERVICES = 20_000, 50_000, 30_000, 200
@@ -88,28 +88,17 @@ def _company(conn: sqlite3.Connection, rng: random.Random, company_id: str, scal
 
 
 def build(path: Path, seed: int) -> None:
-    started = time.perf_counter()
-    tmp = path.with_suffix(".building")
-    for leftover in (tmp, Path(f"{tmp}-wal"), Path(f"{tmp}-shm")):
-        leftover.unlink(missing_ok=True)
-    conn = connect(tmp)
-    migrate(conn)
     rng = random.Random(seed)
-    conn.execute("BEGIN")
-    a = acc.create_company(conn, "Company A", "owner@a.example", "Olive", "Owner")
-    b = acc.create_company(conn, "Company B", "owner@b.example", "Bob", "Owner")
-    _company(conn, rng, a.company_id, 1)
-    _company(conn, rng, b.company_id, 10)
-    conn.execute("COMMIT")
-    conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-    conn.close()
-    tmp.rename(path)
-    print(f"built {path} in {time.perf_counter() - started:.1f} s")
+    with building(path) as conn:
+        conn.execute("BEGIN")
+        a, b = two_companies(conn)
+        _company(conn, rng, a.company_id, 1)
+        _company(conn, rng, b.company_id, 10)
+        conn.execute("COMMIT")
 
 
 def dataset_path(seed: int) -> Path:
-    schema = hashlib.sha256(b"".join(p.read_bytes() for p in sorted(schema_dir().glob("*.sql")))).hexdigest()
-    return ROOT / "data" / f"bench-widgets-s{seed}-v{DATASET_VERSION}-{schema[:10]}.db"
+    return ROOT / "data" / f"bench-widgets-s{seed}-v{DATASET_VERSION}-{schema_digest()}.db"
 
 
 def call(

@@ -28,6 +28,7 @@ from customermates.shapes import (
     total_pages,
 )
 from customermates.store import accounts
+from customermates.store.paging import match_words
 from customermates.validation import require_some
 
 Name = Annotated[str, Meta(min_length=1, max_length=255)]
@@ -143,9 +144,7 @@ class ListUsersInput(Input):
 def list_users(call: Call, args: ListUsersInput) -> UserPage:
     seen, allowed = user_scope(call.principal, "u") or ("0", [])
     where, params = [seen], list(allowed)
-    for token in dict.fromkeys(args.searchTerm.casefold().split()):
-        where.append("(instr(u.name_key, ?) > 0 OR instr(u.email_key, ?) > 0)")
-        params += [token, token]
+    match_words(where, params, args.searchTerm, "(instr(u.name_key, ?) > 0 OR instr(u.email_key, ?) > 0)")
     total, rows = accounts.user_page(call.conn, where, params, args.pageSize, (args.page - 1) * args.pageSize)
     return UserPage(
         [_user(r) for r in rows], total, args.page, args.pageSize, total_pages(total, args.pageSize)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, NamedTuple
 
 import msgspec
 from msgspec import UNSET, Meta, UnsetType
@@ -10,10 +10,10 @@ from msgspec import UNSET, Meta, UnsetType
 from customermates.call import Call
 from customermates.crm import column_admin
 from customermates.crm.columns import CustomColumn
-from customermates.crm.model import ENTITY_TYPES
+from customermates.crm.inputs import EntityType
 from customermates.registry import Tool, per_entity
 from customermates.rest.route import Route
-from customermates.shapes import CURRENCIES, Id, Input
+from customermates.shapes import Currency, Id, Input
 from customermates.validation import require_some
 
 # ---- input pieces ---------------------------------------------------------------------------------
@@ -21,19 +21,13 @@ from customermates.validation import require_some
 FORMATS = ("numericalLong", "numericalShort", "descriptiveShort", "descriptiveLong", "relative")
 COLORS = ("default", "secondary", "destructive", "success", "warning", "info")
 # Enum values are in the schema; prose does not repeat them (lean catalogue rule).
-EntityTypeIn = Annotated[
-    Literal[ENTITY_TYPES],  # type: ignore[valid-type]  # a Literal over a tuple: mypy cannot read its values
-    Meta(description="Whose column."),
-]
+EntityTypeIn = Annotated[EntityType, Meta(description="Whose column.")]
 Label = Annotated[str, Meta(min_length=1, max_length=100, description="Unique per type.")]
 DisplayFormat = Annotated[
     Literal[FORMATS],  # type: ignore[valid-type]  # a Literal over a tuple: mypy cannot read its values
     Meta(description="UI hint; values stay ISO."),
 ]
-CurrencyIn = Annotated[
-    Literal[CURRENCIES],  # type: ignore[valid-type]  # a Literal over a tuple: mypy cannot read its values
-    Meta(description="No conversion."),
-]
+CurrencyIn = Annotated[Currency, Meta(description="No conversion.")]
 Color = Annotated[
     Literal[COLORS],  # type: ignore[valid-type]  # a Literal over a tuple: mypy cannot read its values
     Meta(description="Chip color."),
@@ -63,19 +57,51 @@ OptionsUpdate = Annotated[
     ),
 ]
 
-# Per type suffix: (type, create-only fields, fields create and update share).
-FIELDS: dict[str, tuple[str, list[tuple], list[tuple]]] = {
-    "plain": ("plain", [], []),
-    "date": ("date", [], [("displayFormat", DisplayFormat)]),
-    "datetime": ("dateTime", [], [("displayFormat", DisplayFormat)]),
-    "date_range": ("dateRange", [], [("displayFormat", DisplayFormat)]),
-    "datetime_range": ("dateTimeRange", [], [("displayFormat", DisplayFormat)]),
-    "currency": ("currency", [("currency", CurrencyIn)], []),
-    "single_select": ("singleSelect", [("options", Options)], []),
-    "link": ("link", [], [("color", Color), ("allowMultiple", AllowMultiple)]),
-    "email": ("email", [], [("color", Color), ("allowMultiple", AllowMultiple)]),
-    "phone": ("phone", [], [("color", Color), ("allowMultiple", AllowMultiple)]),
-}
+DISPLAY = (("displayFormat", DisplayFormat),)
+CHIPS = (("color", Color), ("allowMultiple", AllowMultiple))
+
+
+class Kind(NamedTuple):
+    """One column type: its stored type, its two tools (names written out) and its input fields."""
+
+    type: str
+    create: str
+    update: str
+    text: str  # what the create tool adds, before WRITE
+    required: tuple = ()  # create-only fields
+    shared: tuple = ()  # fields create and update share
+
+
+# Keyed by type suffix, which names the REST path, operation ids and input types.
+KINDS = {
+    "plain": Kind("plain", "create_plain_custom_column", "update_plain_custom_column",
+                  "Add a text column (up to 10,000 characters)."),
+    "date": Kind("date", "create_date_custom_column", "update_date_custom_column",
+                 'Add a date column, values like "2026-01-05".', shared=DISPLAY),
+    "datetime": Kind("dateTime", "create_datetime_custom_column", "update_datetime_custom_column",
+                     'Add a datetime column, values like "2026-01-05T09:00:00Z".', shared=DISPLAY),
+    "date_range": Kind("dateRange", "create_date_range_custom_column", "update_date_range_custom_column",
+                       'Add a date range column, values like "2026-01-05,2026-01-09".', shared=DISPLAY),
+    "datetime_range": Kind(
+        "dateTimeRange", "create_datetime_range_custom_column", "update_datetime_range_custom_column",
+        'Add a datetime range column, values like "2026-01-05T09:00:00Z,2026-01-05T17:00:00Z".', shared=DISPLAY,
+    ),
+    "currency": Kind("currency", "create_currency_custom_column", "update_currency_custom_column",
+                     'Add a money column, values like "19.99" or 19.99.', (("currency", CurrencyIn),)),
+    "single_select": Kind(
+        "singleSelect", "create_single_select_custom_column", "update_single_select_custom_column",
+        "Add a column whose value is one option (its value or label); a default fills every record.",
+        (("options", Options),),
+    ),
+    "link": Kind("link", "create_link_custom_column", "update_link_custom_column",
+                 'Add a link column, values like "https://example.com" (or mailto:, tel:).', shared=CHIPS),
+    "email": Kind("email", "create_email_custom_column", "update_email_custom_column",
+                  'Add an email column, values like "ada@example.com".', shared=CHIPS),
+    "phone": Kind("phone", "create_phone_custom_column", "update_phone_custom_column",
+                  'Add a phone column, values like "+4930123456".', shared=CHIPS),
+}  # fmt: skip
+# Titles say the suffix in words; this compound keeps its hyphen.
+_WORDS = {"single_select": "single-select"}
 
 
 # A msgspec.defstruct field: (name, type) or (name, type, default).
@@ -87,15 +113,15 @@ def _name(suffix: str) -> str:
 
 
 def _create_input(suffix: str) -> type:
-    _, required, optional = FIELDS[suffix]
-    fields: list[Field] = [("entityType", EntityTypeIn), ("label", Label), *required]
-    fields += [(name, t | UnsetType, UNSET) for name, t in optional]
+    kind = KINDS[suffix]
+    fields: list[Field] = [("entityType", EntityTypeIn), ("label", Label), *kind.required]
+    fields += [(name, t | UnsetType, UNSET) for name, t in kind.shared]
     return msgspec.defstruct(f"Create{_name(suffix)}ColumnInput", fields, bases=(Input,), module=__name__)
 
 
 def _update_input(suffix: str) -> type:
-    kind, required, optional = FIELDS[suffix]
-    shared = [(n, OptionsUpdate if n == "options" else t) for n, t in required + optional]
+    kind = KINDS[suffix]
+    shared = [(n, OptionsUpdate if n == "options" else t) for n, t in kind.required + kind.shared]
     fields: list[Field] = [("id", ColumnId), ("label", Label | UnsetType, UNSET)]
     fields += [(name, t | UnsetType, UNSET) for name, t in shared]
     hints = {
@@ -142,9 +168,7 @@ class ColumnDeleted(msgspec.Struct):
 
 
 class ListInput(Input):
-    entityType: (  # type: ignore[valid-type]  # a Literal over a tuple: mypy cannot read its values
-        Annotated[Literal[ENTITY_TYPES], Meta(description="Only this type's columns.")] | UnsetType
-    ) = UNSET
+    entityType: Annotated[EntityType, Meta(description="Only this type's columns.")] | UnsetType = UNSET
 
 
 class DeleteInput(Input):
@@ -160,35 +184,39 @@ UPDATE = "Edit a column of this type; omitted fields keep."
 BASE, TAG = "/custom-columns", "Custom columns"
 
 
-def _create(name: str, title: str, suffix: str, text: str) -> Tool:
-    kind = FIELDS[suffix][0]
+def _title(verb: str, suffix: str) -> str:
+    return f"{verb} {_WORDS.get(suffix, suffix.replace('_', ' '))} custom column"
+
+
+def _create(suffix: str) -> Tool:
+    kind = KINDS[suffix]
     # No Location: a column is read through the list route.
     route = Route(
         "POST", f"{BASE}/{suffix.replace('_', '-')}", f"custom_columns_create_{suffix}", TAG, status=201
     )
 
     def handler(call: Call, args: Any) -> dict[str, Any]:
-        return column_admin.create(call, kind, args)
+        return column_admin.create(call, kind.type, args)
 
-    output = SelectCreated if kind == "singleSelect" else ColumnResult
-    return Tool(name, title, f"{text} {WRITE}", _create_input(suffix), output, handler, "custom_columns",
-                per_entity("create", attr="entityType"), rest=(route,))  # fmt: skip
+    output = SelectCreated if kind.type == "singleSelect" else ColumnResult
+    return Tool(kind.create, _title("Create", suffix), f"{kind.text} {WRITE}", _create_input(suffix), output,
+                handler, "custom_columns", per_entity("create", attr="entityType"), rest=(route,))  # fmt: skip
 
 
-def _update(name: str, title: str, suffix: str, text: str = "") -> Tool:
-    kind = FIELDS[suffix][0]
+def _update(suffix: str) -> Tool:
+    kind = KINDS[suffix]
     path = f"{BASE}/{suffix.replace('_', '-')}/{{id}}"
     route = Route("PUT", path, f"custom_columns_update_{suffix}", TAG, path_field="id")
 
     def handler(call: Call, args: Any) -> dict[str, Any]:
         require_some(args)
-        return column_admin.update(call, kind, args)
+        return column_admin.update(call, kind.type, args)
 
-    output = SelectUpdated if kind == "singleSelect" else ColumnResult
+    output = SelectUpdated if kind.type == "singleSelect" else ColumnResult
     return Tool(
-        name,
-        title,
-        f"{UPDATE} {text}".strip(),
+        kind.update,
+        _title("Update", suffix),
+        UPDATE,
         _update_input(suffix),
         output,
         handler,
@@ -207,26 +235,7 @@ def delete_custom_column(call: Call, args: DeleteInput) -> dict[str, Any]:
 
 
 TOOLS = [
-    _create("create_plain_custom_column", "Create plain custom column", "plain",
-            'Add a text column (up to 10,000 characters).'),
-    _create("create_date_custom_column", "Create date custom column", "date",
-            'Add a date column, values like "2026-01-05".'),
-    _create("create_datetime_custom_column", "Create datetime custom column", "datetime",
-            'Add a datetime column, values like "2026-01-05T09:00:00Z".'),
-    _create("create_date_range_custom_column", "Create date range custom column", "date_range",
-            'Add a date range column, values like "2026-01-05,2026-01-09".'),
-    _create("create_datetime_range_custom_column", "Create datetime range custom column", "datetime_range",
-            'Add a datetime range column, values like "2026-01-05T09:00:00Z,2026-01-05T17:00:00Z".'),
-    _create("create_currency_custom_column", "Create currency custom column", "currency",
-            'Add a money column, values like "19.99" or 19.99.'),
-    _create("create_single_select_custom_column", "Create single-select custom column", "single_select",
-            "Add a column whose value is one option (its value or label); a default fills every record."),
-    _create("create_link_custom_column", "Create link custom column", "link",
-            'Add a link column, values like "https://example.com" (or mailto:, tel:).'),
-    _create("create_email_custom_column", "Create email custom column", "email",
-            'Add an email column, values like "ada@example.com".'),
-    _create("create_phone_custom_column", "Create phone custom column", "phone",
-            'Add a phone column, values like "+4930123456".'),
+    *(_create(suffix) for suffix in KINDS),
     Tool(
         "list_custom_columns",
         "List custom columns",
@@ -239,17 +248,7 @@ TOOLS = [
         idempotent=True,
         rest=(Route("GET", BASE, "custom_columns_list", TAG, body=False, query=("entityType",)),),
     ),
-    _update("update_plain_custom_column", "Update plain custom column", "plain"),
-    _update("update_date_custom_column", "Update date custom column", "date"),
-    _update("update_datetime_custom_column", "Update datetime custom column", "datetime"),
-    _update("update_date_range_custom_column", "Update date range custom column", "date_range"),
-    _update("update_datetime_range_custom_column", "Update datetime range custom column", "datetime_range"),
-    _update("update_currency_custom_column", "Update currency custom column", "currency"),
-    _update("update_single_select_custom_column", "Update single-select custom column", "single_select",
-            ),
-    _update("update_link_custom_column", "Update link custom column", "link"),
-    _update("update_email_custom_column", "Update email custom column", "email"),
-    _update("update_phone_custom_column", "Update phone custom column", "phone"),
+    *(_update(suffix) for suffix in KINDS),
     Tool(
         "delete_custom_column",
         "Delete custom column",
@@ -262,4 +261,4 @@ TOOLS = [
         destructive=True,
         rest=(Route("DELETE", f"{BASE}/{{id}}", "custom_columns_delete", TAG, body=False, path_field="id"),),
     ),
-]  # fmt: skip
+]

@@ -19,6 +19,7 @@ from customermates.ids import new_id
 from customermates.registry import Tool, needs
 from customermates.rest.route import LIST_QUERY, Route
 from customermates.shapes import Id, Input, Page, PageSize, SearchTerm, total_pages
+from customermates.store.paging import counted_page, match_words
 from customermates.validation import require_some
 from customermates.webhooks import outbox, signing, url_safety
 from customermates.webhooks.events import EVENT_NAMES, WebhookEvent, envelope
@@ -112,15 +113,13 @@ class ListWebhooksInput(Input):
 
 def list_webhooks(call: Call, args: ListWebhooksInput) -> WebhookPage:
     where, params = ["company_id = ?"], [call.company_id]
-    for token in dict.fromkeys(args.searchTerm.casefold().split()):
-        where.append("instr(lower(url || ' ' || coalesce(description, '')), ?) > 0")
-        params.append(token)
-    clause = " AND ".join(where)
-    total = call.conn.execute(f"SELECT count(*) FROM webhook WHERE {clause}", params).fetchone()[0]
-    rows = call.conn.execute(
-        f"{_WEBHOOK_SQL} WHERE {clause} ORDER BY created_at DESC, id DESC LIMIT ? OFFSET ?",
-        [*params, args.pageSize, (args.page - 1) * args.pageSize],
-    ).fetchall()
+    match_words(
+        where, params, args.searchTerm, "instr(lower(url || ' ' || coalesce(description, '')), ?) > 0"
+    )
+    total, rows = counted_page(
+        call.conn, _WEBHOOK_SQL, "FROM webhook", where, params, "created_at DESC, id DESC",
+        args.pageSize, (args.page - 1) * args.pageSize,
+    )  # fmt: skip
     return WebhookPage(
         [_webhook(r) for r in rows], total, args.page, args.pageSize, total_pages(total, args.pageSize)
     )
@@ -493,15 +492,13 @@ def list_webhook_deliveries(call: Call, args: ListDeliveriesInput) -> DeliveryPa
         params += values
     if issues:
         raise invalid(issues, writes=False)
-    for token in dict.fromkeys(args.searchTerm.casefold().split()):
-        where.append("instr(lower(a.event || ' ' || coalesce(d.url, w.url, '')), ?) > 0")
-        params.append(token)
-    clause = " AND ".join(where)
-    total = call.conn.execute(f"SELECT count(*) {_DELIVERY_FROM} WHERE {clause}", params).fetchone()[0]
-    rows = call.conn.execute(
-        f"{_DELIVERY_SQL} WHERE {clause} ORDER BY d.id DESC LIMIT ? OFFSET ?",
-        [*params, args.pageSize, (args.page - 1) * args.pageSize],
-    ).fetchall()
+    match_words(
+        where, params, args.searchTerm, "instr(lower(a.event || ' ' || coalesce(d.url, w.url, '')), ?) > 0"
+    )
+    total, rows = counted_page(
+        call.conn, _DELIVERY_SQL, _DELIVERY_FROM, where, params, "d.id DESC",
+        args.pageSize, (args.page - 1) * args.pageSize,
+    )  # fmt: skip
     items = [_delivery(r, args.includeBody) for r in rows]
     return DeliveryPage(items, total, args.page, args.pageSize, total_pages(total, args.pageSize))
 

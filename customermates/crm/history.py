@@ -20,6 +20,7 @@ import msgspec
 from customermates.call import Call
 from customermates.crm.loading import display_name_of
 from customermates.crm.model import ENTITY_TYPES, PLURAL
+from customermates.store.paging import counted_page
 
 UNDOABLE_EVENTS = tuple(f"{e}.{what}" for e in ENTITY_TYPES for what in ("created", "updated", "deleted"))
 NAME_SQL = {e: "trim(first_name || ' ' || last_name)" if e == "contact" else "name" for e in ENTITY_TYPES}
@@ -118,11 +119,10 @@ def window_sql(call: Call, window: Window) -> tuple[str, list[Any]]:
 def change_page(call: Call, window: Window, page: int, size: int) -> tuple[list[Change], int]:
     """The company's record changes in the window, newest first (list_changes)."""
     where, params = window_sql(call, window)
-    total = call.conn.execute(f"SELECT count(*) FROM audit_log a WHERE {where}", params).fetchone()[0]
-    rows = call.conn.execute(
-        f"SELECT {_COLUMNS} {_FROM} WHERE {where} ORDER BY a.occurred_at DESC, a.rowid DESC LIMIT ? OFFSET ?",
-        [*params, size, (page - 1) * size],
-    ).fetchall()
+    total, rows = counted_page(
+        call.conn, f"SELECT {_COLUMNS} {_FROM}", "FROM audit_log a", [where], params,
+        "a.occurred_at DESC, a.rowid DESC", size, (page - 1) * size,
+    )  # fmt: skip
     names = record_names(call.conn, call.company_id, [(r[3], r[4]) for r in rows])
     items = [
         Change(

@@ -153,6 +153,13 @@ class Sets:
             return "", []
         return f" AND {column} IN (SELECT id FROM ({self.records.text}))", list(self.records.params)
 
+    def deal_links(self) -> tuple[Link, str, str, list[Any]]:
+        """D over E's links: the link, D's condition on `dl`, ` AND lk.<own> IN E` or "", their params."""
+        assert self.deals is not None
+        link = self.link
+        inside, params = self.in_records(f"lk.{link.own}")
+        return link, self.deals.text, inside, [*self.deals.params, *params]
+
     def service_links(self, head: str, tail: str = "") -> tuple[str, list[Any]]:
         """`head` over E's services joined to their deal links in D (deal rows read only when D narrows)."""
         assert self.deals is not None
@@ -183,14 +190,12 @@ def _total_sql(sets: Sets, m: Measure) -> tuple[str, list[Any]]:
         sql, params = sets.service_links(f"SELECT {', '.join(m.parts)} FROM ({records.text}) x")
         return sql, [*records.params, *params]
     # Each deal once, however many records of E it is linked to.
-    assert sets.deals is not None
-    link = sets.link
-    inside, inside_params = sets.in_records(f"lk.{link.own}")
+    link, deals, inside, params = sets.deal_links()
     sql = (
-        f"SELECT {', '.join(m.parts)} FROM deal dl WHERE {sets.deals.text} AND EXISTS"
+        f"SELECT {', '.join(m.parts)} FROM deal dl WHERE {deals} AND EXISTS"
         f" (SELECT 1 FROM {link.table} lk WHERE lk.{link.deal} = dl.id{inside})"
     )
-    return sql, [*sets.deals.params, *inside_params]
+    return sql, params
 
 
 def _option_sql(sets: Sets, m: Measure) -> tuple[str, list[Any]]:
@@ -227,14 +232,12 @@ def _record_sql(sets: Sets, m: Measure) -> tuple[str, list[Any]]:
         )
         return sql, [*records.params, *params]
     # Deals lead, in id order through their company index; each probes its links.
-    assert sets.deals is not None
-    link = sets.link
-    inside, inside_params = sets.in_records(f"lk.{link.own}")
+    link, deals, inside, params = sets.deal_links()
     sql = (
         f"SELECT lk.{link.own} AS key, {columns} FROM deal dl CROSS JOIN {link.table} lk ON lk.{link.deal} = dl.id"
-        f" WHERE {sets.deals.text}{inside} GROUP BY lk.{link.own}"
+        f" WHERE {deals}{inside} GROUP BY lk.{link.own}"
     )
-    return sql, [*sets.deals.params, *inside_params]
+    return sql, params
 
 
 # ---- points ------------------------------------------------------------------------------------------

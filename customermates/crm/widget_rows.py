@@ -7,6 +7,8 @@ import sqlite3
 from dataclasses import dataclass
 from typing import Any
 
+from customermates.store.paging import counted_page, match_words
+
 _COLUMNS = (
     "id, owner_id, name, entity_type, entity_filters, deal_filters, group_by_type, group_by_column_id,"
     " aggregation_type, display_options, created_at, updated_at"
@@ -95,15 +97,17 @@ def page(
 ) -> tuple[list[Row], int]:
     """The owner's widgets, newest first, whose name holds every word of `term` (case-insensitive)."""
     where, params = ["company_id = ?", "owner_id = ?"], [company_id, owner_id]
-    for token in dict.fromkeys(term.casefold().split()):
-        where.append("instr(name_key, ?) > 0")
-        params.append(token)
-    clause = " AND ".join(where)
-    total = conn.execute(f"SELECT count(*) FROM widget WHERE {clause}", params).fetchone()[0]
-    rows = conn.execute(
-        f"SELECT {_COLUMNS} FROM widget WHERE {clause} ORDER BY created_at DESC, id DESC LIMIT ? OFFSET ?",
-        [*params, size, offset],
-    ).fetchall()
+    match_words(where, params, term, "instr(name_key, ?) > 0")
+    total, rows = counted_page(
+        conn,
+        f"SELECT {_COLUMNS} FROM widget",
+        "FROM widget",
+        where,
+        params,
+        "created_at DESC, id DESC",
+        size,
+        offset,
+    )
     return [_row(r) for r in rows], total
 
 

@@ -16,6 +16,7 @@ from customermates.audit import Actor, AuditEvent, write_events
 from customermates.errors import AccountError
 from customermates.ids import iso, new_id, now_iso
 from customermates.permissions import SEEDED_ROLES
+from customermates.store.paging import counted_page
 
 ALPHABET = string.digits + string.ascii_uppercase + string.ascii_lowercase
 KEY_LENGTH = 64
@@ -251,12 +252,9 @@ def user_page(
     conn: sqlite3.Connection, where: list[str], params: list, limit: int, offset: int
 ) -> tuple[int, list[sqlite3.Row]]:
     """The total and one page of users matching every condition of `where` (alias `u`), by name."""
-    clause = " AND ".join(where)
-    total = conn.execute(f"SELECT count(*) FROM app_user u WHERE {clause}", params).fetchone()[0]
-    rows = conn.execute(
-        f"{USER_COLUMNS} WHERE {clause} ORDER BY u.name_key, u.id LIMIT ? OFFSET ?", [*params, limit, offset]
-    ).fetchall()
-    return total, rows
+    return counted_page(
+        conn, USER_COLUMNS, "FROM app_user u", where, params, "u.name_key, u.id", limit, offset
+    )
 
 
 def write_user(
