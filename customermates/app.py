@@ -18,6 +18,7 @@ from customermates import __version__
 from customermates.auth import UNAUTHORIZED, Caller, LastUsed, flush_last_used
 from customermates.catalog import REGISTRY
 from customermates.config import Settings
+from customermates.errors import Disconnected
 from customermates.httpio import REQUEST_ID, error_response, json_response
 from customermates.ids import new_id
 from customermates.mcp import http as mcp_http
@@ -97,7 +98,10 @@ class Gate:
             return await unauthorized()(scope, receive, send_with_id)
         caller = Caller(credential, "mcp" if path == "/api/v1/mcp" else "rest")
         scope["state"]["caller"] = caller
-        await self.app(scope, receive, self.verified(scope, receive, caller, send_with_id))
+        try:
+            await self.app(scope, receive, self.verified(scope, receive, caller, send_with_id))
+        except Disconnected:  # a client that hangs up mid-body must not be able to fill the log
+            log.info("client disconnected before its body arrived: %s %s", scope["method"], path)
 
     @staticmethod
     def verified(scope, receive, caller: Caller, send):

@@ -291,6 +291,8 @@ def _extra(t: mi.Type) -> dict:
 
 
 def _quote(value: Any) -> str:
+    if isinstance(value, dict | list):  # never encoded: it may nest deeper than msgspec recurses
+        return json_type(value)
     text = value if isinstance(value, str) else msgspec.json.encode(value).decode()
     text = text if len(text) <= 60 else text[:57] + "..."
     return f'"{text}"'
@@ -327,13 +329,13 @@ def check(args: Any, input_type: type, writes: bool = True) -> Any:
     info = _INFO_CACHE.get(input_type)
     if info is None:
         info = _INFO_CACHE[input_type] = mi.type_info(input_type)
-    deep = too_deep(args)
-    if deep is not None:
-        raise invalid([Issue(deep, f"nests deeper than {MAX_DEPTH} levels", DEPTH_HINT)], writes=writes)
-    walk = _Walk()
+    walk = _Walk()  # follows the type, so a deep value is refused at the field that does not take it
     clean = walk.value({} if args is None else args, info, "$", {})
     if walk.issues:
         raise invalid(walk.issues, writes=writes)
+    deep = too_deep(clean)  # only free-form values (Any) remain unchecked; msgspec.convert recurses
+    if deep is not None:
+        raise invalid([Issue(deep, f"nests deeper than {MAX_DEPTH} levels", DEPTH_HINT)], writes=writes)
     try:
         return msgspec.convert(clean, input_type)
     except msgspec.ValidationError as exc:

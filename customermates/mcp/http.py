@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import anyio.to_thread
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -73,14 +72,6 @@ def _url_options(request: Request) -> tuple[frozenset[str] | None, bool] | Respo
     return toolsets, readonly == "1"
 
 
-async def _parse(raw: bytes) -> Any:
-    """The body's JSON; bodies msgspec refuses are re-read off the event loop (pure Python, slower)."""
-    try:
-        return jsontext.fast_loads(raw)
-    except jsontext.REFUSED_BY_MSGSPEC:
-        return await anyio.to_thread.run_sync(jsontext.tolerant_loads, raw)
-
-
 async def endpoint(request: Request) -> Response:
     try:
         raw = await read_body(request)
@@ -102,7 +93,7 @@ async def endpoint(request: Request) -> Response:
     if session:
         return _rpc_error(request, 404, None, rpc.INVALID_REQUEST, NO_SESSION)
     try:
-        message = await _parse(raw)
+        message = await jsontext.loads_off_loop(raw)
     except jsontext.ParseError:
         return _rpc_error(request, 400, None, rpc.PARSE_ERROR, "Parse error: the body is not valid JSON")
     return await _classified(request, message, options)

@@ -19,23 +19,19 @@ from typing import Any, BinaryIO
 import anyio
 import anyio.from_thread
 import anyio.lowlevel
-import msgspec
 from anyio.streams.memory import MemoryObjectSendStream
 
 from customermates.auth import Caller, LastUsed, Principal, authenticate, flush_last_used
 from customermates.catalog import REGISTRY
-from customermates.errors import KeyRefused
+from customermates.errors import KeyRefused, ParseError
 from customermates.mcp import dispatch as rpc
-from customermates.mcp import modern
+from customermates.mcp import jsontext, modern
 from customermates.registry import TOOLSETS
 from customermates.store import Database, connect
 from customermates.store.database import check_engine
 from customermates.store.migrations import migrate
 
 log = logging.getLogger("customermates.stdio")
-
-_encode = msgspec.json.Encoder().encode
-_decode = msgspec.json.Decoder().decode
 
 NO_KEY = (
     "no API key: set CUSTOMERMATES_API_KEY or pass --api-key"
@@ -129,17 +125,14 @@ class Session:
         try:
             for line in _lines(sys.stdin.fileno()):
                 if line.strip():
-                    anyio.from_thread.run_sync(self._arrived, line, send, token=token)
+                    # Parsed here, off the event loop; a line that is not JSON becomes a parse error.
+                    anyio.from_thread.run_sync(self._arrived, _parse(line), send, token=token)
             anyio.from_thread.run_sync(send.close, token=token)
         except (RuntimeError, anyio.BrokenResourceError, anyio.ClosedResourceError):
             return  # the session has ended: nobody is listening any more
 
-    def _arrived(self, line: bytes, send: MemoryObjectSendStream[Any]) -> None:
+    def _arrived(self, message: Any, send: MemoryObjectSendStream[Any]) -> None:
         """Runs on the event loop as each line arrives, so a cancellation can reach a running request."""
-        try:
-            message = _decode(line)
-        except msgspec.DecodeError:
-            message = _UNPARSABLE
         if isinstance(message, dict) and message.get("method") == "notifications/cancelled":
             self._cancel(message.get("params"))
             return
@@ -219,7 +212,7 @@ class Session:
 
     def _send(self, answer: Any) -> None:
         if answer is not None:
-            self.out.write(_encode(answer) + b"\n")
+            self.out.write(jsontext.dumps(answer) + b"\n")
             self.out.flush()
 
     async def _flush_periodically(self) -> None:
@@ -231,6 +224,14 @@ class Session:
         rows = self.last_used.take()
         if rows:
             await self.db.write(flush_last_used, rows)
+
+
+def _parse(line: bytes) -> Any:
+    """The one JSON reader of the HTTP doors too: values msgspec refuses still reach the tools."""
+    try:
+        return jsontext.loads(line)
+    except ParseError:
+        return _UNPARSABLE
 
 
 def _lines(fd: int) -> Iterator[bytes]:

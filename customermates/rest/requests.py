@@ -10,8 +10,9 @@ import msgspec
 from msgspec import inspect as mi
 from starlette.requests import Request
 
-from customermates.errors import ID_HINT, Issue, ToolError, invalid
+from customermates.errors import ID_HINT, Issue, ParseError, ToolError, invalid
 from customermates.httpio import read_body
+from customermates.mcp.jsontext import loads_off_loop
 from customermates.nearest import closest
 from customermates.rest.plan import Plan, bare
 from customermates.rest.route import Route
@@ -33,10 +34,9 @@ async def json_object(request: Request, writes: bool = True) -> dict[str, Any]:
             f"The body was sent as {media or 'no Content-Type'}; send it as Content-Type: application/json.",
         )
     try:
-        value = _decode(raw)
-    except (msgspec.DecodeError, UnicodeDecodeError, RecursionError) as exc:
-        reason = "it is nested too deeply" if isinstance(exc, RecursionError) else str(exc)
-        issue = Issue("$", f"the body is not valid JSON: {reason}", "Send one JSON object, UTF-8 encoded.")
+        value = await loads_off_loop(raw)
+    except ParseError as exc:
+        issue = Issue("$", f"the body is not valid JSON: {exc}", "Send one JSON object, UTF-8 encoded.")
         raise invalid([issue], "the request body", writes) from None
     if not isinstance(value, dict):
         issue = Issue("$", f"expected an object, got {json_type(value)}", "Send a JSON object, e.g. {}.")
