@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import re
 from pathlib import Path
-from urllib.parse import urlsplit
 
 import anyio
 from starlette.applications import Starlette
@@ -34,17 +34,20 @@ LOOPBACK_HOSTS = {"localhost", "127.0.0.1", "[::1]", "::1"}
 WWW_AUTHENTICATE = {"WWW-Authenticate": 'Bearer realm="customermates"'}
 
 
+# An origin is scheme://host[:port] and nothing else: no user info, path, query, or second origin.
+_ORIGIN = re.compile(r"(https?)://(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+)(?::([0-9]{1,5}))?/?", re.ASCII)
+
+
 def origin_allowed(origin: str, host: str | None, settings: Settings) -> bool:
     """Same host:port as the request, a loopback origin, or listed in CUSTOMERMATES_ALLOWED_ORIGINS."""
+    match = _ORIGIN.fullmatch(origin)
+    if match is None or (match[3] is not None and not 0 < int(match[3]) < 65536):
+        return False
     if origin.rstrip("/") in settings.allowed_origins:
         return True
-    try:
-        parts = urlsplit(origin)
-    except ValueError:  # e.g. an unclosed IPv6 bracket, "http://[::1": not an origin we allow
-        return False
-    if parts.scheme == "http" and parts.hostname in LOOPBACK_HOSTS:
+    if match[1] == "http" and match[2].lower() in LOOPBACK_HOSTS:
         return True
-    return bool(host) and parts.netloc == host
+    return bool(host) and origin.rstrip("/").split("://", 1)[1] == host
 
 
 def api_key(headers: Headers) -> str | None:
@@ -125,11 +128,16 @@ class Gate:
 
     @staticmethod
     def refused_origin(scope, headers: Headers) -> Response | None:
-        origin = headers.get("origin")
+        given = headers.getlist("origin")
+        if not given:
+            return None
+        origin = given[0]
         settings: Settings = scope["app"].state.settings
-        if origin and not origin_allowed(origin, headers.get("host"), settings):
+        if len(given) > 1:
+            return error_response("forbidden", f"{len(given)} Origin headers were sent; send one.")
+        if not origin_allowed(origin, headers.get("host"), settings):
             return error_response(
-                "forbidden", f"Origin {origin} is not allowed; add it to CUSTOMERMATES_ALLOWED_ORIGINS."
+                "forbidden", f"Origin {origin!r} is not allowed; add it to CUSTOMERMATES_ALLOWED_ORIGINS."
             )
         return None
 
@@ -175,7 +183,7 @@ def create_app(
 
     served = [
         Route("/healthz", healthz, methods=["GET", "HEAD"]),
-        Route("/api/v1/mcp", mcp_http.endpoint, methods=["POST", "GET", "DELETE"]),
+        Route(mcp_http.MCP_PATH, mcp_http.AnyMethod()),  # the endpoint answers 405 to every other method
         *routes(registry),
     ]
     app = Starlette(routes=served, lifespan=lifespan, exception_handlers=EXCEPTION_HANDLERS)

@@ -98,3 +98,100 @@ def test_a_disconnect_mid_body_is_one_quiet_line(server: Server, tenant: Tenant,
     text = caplog.text
     assert "Traceback" not in text and "internal" not in text.lower(), text
     assert len(text.splitlines()) <= 3, text
+
+
+# ---- /api/v1/mcp: methods and batches --------------------------------------------------------------
+
+MCP = "/api/v1/mcp"
+
+
+@pytest.fixture
+def http(server: Server, tenant: Tenant):
+    with httpx.Client(base_url=server.url, headers={"x-api-key": tenant.key}, timeout=30) as client:
+        yield client
+
+
+@pytest.mark.parametrize("method", ["GET", "HEAD", "DELETE", "PUT", "PATCH", "OPTIONS", "TRACE"])
+def test_every_other_method_is_405_allow_post(http, method):
+    response = http.request(method, MCP)
+    assert response.status_code == 405 and response.headers["allow"] == "POST", method
+
+
+def ping(ident: int) -> dict:
+    return {"jsonrpc": "2.0", "id": ident, "method": "ping"}
+
+
+def test_an_empty_batch_is_refused_for_being_empty(http):
+    response = http.post(MCP, json=[], headers={"mcp-protocol-version": "2025-03-26"})
+    assert response.status_code == 400
+    error = response.json()["error"]
+    assert error["code"] == -32600 and "empty" in error["message"], error
+    assert "only at protocol" not in error["message"]
+
+
+def test_a_batch_over_the_cap_is_refused_and_the_error_says_the_cap(http, db_path, tenant):
+    at_cap = http.post(MCP, json=[ping(i) for i in range(100)])
+    assert at_cap.status_code == 200 and len(at_cap.json()) == 100
+    over = http.post(MCP, json=[ping(i) for i in range(101)])
+    assert over.status_code == 400
+    error = over.json()["error"]
+    assert error["code"] == -32600 and "at most 100" in error["message"] and "101" in error["message"]
+    proc = Process(db_path, tenant.key)
+    try:
+        proc.send([ping(i) for i in range(101)], [])
+        assert proc.receive()["error"]["message"] == error["message"]
+        assert "empty" in proc.receive()["error"]["message"]
+    finally:
+        proc.proc.kill()
+        proc.proc.wait()
+
+
+# ---- Origin and Host ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "origins",
+    [
+        ["http://evil.example@127.0.0.1"],
+        ["http://127.0.0.1/path"],
+        ["http://127.0.0.1:99999999"],
+        ["http://127.0.0.1:0"],
+        ["http://127.0.0.1 http://evil.example"],
+        ["http://127.0.0.1, http://evil.example"],
+        [""],
+        ["null"],
+        ["http://127.0.0.1?x=1"],
+        ["http://127.0.0.1", "http://127.0.0.1"],
+        ["http://127.0.0.1", "https://evil.example"],
+    ],
+)
+def test_a_malformed_or_second_origin_is_refused(server: Server, tenant: Tenant, origins):
+    host, port = server.url.removeprefix("http://").split(":")
+    lines = "".join(f"Origin: {o}\r\n" for o in origins)
+    body = b'{"jsonrpc":"2.0","id":1,"method":"ping"}'
+    head = (
+        f"POST {MCP} HTTP/1.1\r\nHost: {host}:{port}\r\nx-api-key: {tenant.key}\r\n{lines}"
+        f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\nConnection: close\r\n\r\n"
+    )
+    with socket.create_connection((host, int(port))) as sock:
+        sock.sendall(head.encode() + body)
+        reply = b""
+        while chunk := sock.recv(65536):
+            reply += chunk
+    status = reply.split(b"\r\n", 1)[0]
+    assert b" 403 " in status, (origins, reply[:300])
+
+
+def test_well_formed_loopback_origins_still_pass(http, server: Server):
+    for origin in ["http://127.0.0.1", "http://localhost:5173", server.url, "http://[::1]:8080"]:
+        response = http.post(MCP, json=ping(1), headers={"origin": origin})
+        assert response.status_code == 200, (origin, response.text)
+
+
+def test_a_rebound_page_has_no_key_to_send(server: Server):
+    """DNS rebinding (docs/decisions.md): Host is not checked; the page gets nothing without a key."""
+    _, port = server.url.rsplit(":", 1)
+    rebound = {"host": f"evil.example:{port}", "origin": f"http://evil.example:{port}"}
+    with httpx.Client(base_url=server.url, timeout=30) as anonymous:
+        assert anonymous.post(MCP, json=ping(1), headers=rebound).status_code == 401
+        assert anonymous.get("/api/v1/contacts", headers=rebound).status_code == 401

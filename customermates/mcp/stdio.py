@@ -24,8 +24,8 @@ from anyio.streams.memory import MemoryObjectSendStream
 from customermates.auth import Caller, LastUsed, Principal, authenticate, flush_last_used
 from customermates.catalog import REGISTRY
 from customermates.errors import KeyRefused, ParseError
+from customermates.mcp import batches, jsontext, modern
 from customermates.mcp import dispatch as rpc
-from customermates.mcp import jsontext, modern
 from customermates.registry import TOOLSETS
 from customermates.store import Database, connect
 from customermates.store.database import check_engine
@@ -155,8 +155,11 @@ class Session:
         return await self._one(message)
 
     async def _batch(self, messages: list[Any]) -> list[dict[str, Any]] | dict[str, Any] | None:
-        if not messages or any(modern.has_envelope(m) for m in messages):
-            return rpc.error(None, rpc.INVALID_REQUEST, "Batches are allowed only at protocol 2025-03-26")
+        refused = batches.refusal(messages)
+        if any(modern.has_envelope(m) for m in messages):
+            refused = "Batches are allowed only at protocol 2025-03-26"
+        if refused:
+            return rpc.error(None, rpc.INVALID_REQUEST, refused)
         answers = [await self._one(m) for m in messages]
         return [a for a in answers if a is not None] or None
 
