@@ -16,10 +16,9 @@ from customermates.mcp.jsontext import loads_off_loop
 from customermates.nearest import closest
 from customermates.rest.plan import Plan, bare
 from customermates.rest.route import Route
-from customermates.validation import UUID_PATTERN, check, json_type
+from customermates.validation import check, is_uuid, json_type
 
 _decode = msgspec.json.Decoder().decode
-_UUID = re.compile(UUID_PATTERN)
 
 
 async def json_object(request: Request, writes: bool = True) -> dict[str, Any]:
@@ -49,7 +48,7 @@ def _query_value(name: str, raw: str, field: mi.Field) -> tuple[Any, list[Issue]
     kind = bare(field.type)
     where = f"query.{name}"
     if isinstance(kind, mi.IntType):
-        if re.fullmatch(r"[+-]?\d{1,19}", raw):
+        if re.fullmatch(r"[+-]?[0-9]{1,19}", raw):
             return int(raw), []
         return None, [Issue(where, f'"{raw}" is not a whole number', f"Send decimal digits, e.g. {name}=1.")]
     if isinstance(kind, mi.BoolType):
@@ -90,7 +89,7 @@ def refuse_query(request: Request) -> None:
 
 
 def path_issues(params: dict[str, str]) -> list[Issue]:
-    bad = [(k, v) for k, v in params.items() if k == "id" and not _UUID.match(v)]
+    bad = [(k, v) for k, v in params.items() if k == "id" and not is_uuid(v)]
     return [Issue(f"path.{k}", f'"{v}" is not a valid id (a UUID)', ID_HINT) for k, v in bad]
 
 
