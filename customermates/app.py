@@ -19,9 +19,10 @@ from customermates.auth import UNAUTHORIZED, Caller, LastUsed, flush_last_used
 from customermates.catalog import REGISTRY
 from customermates.config import Settings
 from customermates.errors import Disconnected
-from customermates.httpio import REQUEST_ID, error_response, json_response
+from customermates.httpio import REQUEST_ID, error_response, json_response, tool_error_response
 from customermates.ids import new_id
 from customermates.mcp import http as mcp_http
+from customermates.ratelimit import Limits
 from customermates.registry import Registry
 from customermates.rest.routing import EXCEPTION_HANDLERS, routes
 from customermates.store import Database, connect
@@ -99,6 +100,13 @@ class Gate:
         credential = api_key(headers)
         if not credential:
             return await unauthorized()(scope, receive, send_with_id)
+        address = (scope.get("client") or ("", 0))[0]
+        limits: Limits = scope["app"].state.limits
+        spent = limits.refused(credential, address)
+        if spent is not None:
+            error, seconds = spent
+            late = tool_error_response(error, {"Retry-After": str(seconds)})
+            return await late(scope, receive, send_with_id)
         caller = Caller(credential, "mcp" if path == "/api/v1/mcp" else "rest")
         scope["state"]["caller"] = caller
         try:
@@ -117,6 +125,7 @@ class Gate:
             if message["type"] == "http.response.start":
                 principal = caller.principal if caller.checked else await state.db.read(caller.verify)
                 if principal is None:
+                    state.limits.failed((scope.get("client") or ("", 0))[0])
                     replaced = True
                     return await unauthorized()(scope, receive, send)
                 state.last_used.touch(principal.key_id)
@@ -189,6 +198,7 @@ def create_app(
     app = Starlette(routes=served, lifespan=lifespan, exception_handlers=EXCEPTION_HANDLERS)
     app.router.redirect_slashes = False  # REST.md §2: paths are exact, no trailing-slash redirects
     app.state.settings = settings or Settings.from_env()
+    app.state.limits = Limits(app.state.settings)
     app.state.registry = registry
     app.state.last_used = LastUsed()
     app.state.db = None

@@ -29,14 +29,17 @@ def port(flag: int | None = None) -> int:
 class Settings:
     allowed_origins: frozenset[str] = field(default_factory=frozenset)
     webhook_allow_insecure: bool = False
-    rate_limit: int | None = None
+    rate_limit: int | None = None  # requests a minute per API key (burst the same); None: no limit
+    auth_failure_limit: int | None = None  # failed authentications a minute per client address
 
     @classmethod
     def from_env(cls) -> Settings:
         origins = os.environ.get("CUSTOMERMATES_ALLOWED_ORIGINS", "")
         limit = os.environ.get("CUSTOMERMATES_RATE_LIMIT")
+        failures = os.environ.get("CUSTOMERMATES_AUTH_FAILURE_LIMIT")
         return cls(
             allowed_origins=frozenset(o.strip().rstrip("/") for o in origins.split(",") if o.strip()),
             webhook_allow_insecure=os.environ.get("CUSTOMERMATES_WEBHOOK_ALLOW_INSECURE") == "1",
             rate_limit=int(limit) if limit else None,
+            auth_failure_limit=int(failures) if failures else None,
         )

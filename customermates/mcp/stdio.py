@@ -23,9 +23,11 @@ from anyio.streams.memory import MemoryObjectSendStream
 
 from customermates.auth import Caller, LastUsed, Principal, authenticate, flush_last_used
 from customermates.catalog import REGISTRY
+from customermates.config import Settings
 from customermates.errors import KeyRefused, ParseError
 from customermates.mcp import batches, jsontext, modern
 from customermates.mcp import dispatch as rpc
+from customermates.ratelimit import Limits
 from customermates.registry import TOOLSETS
 from customermates.store import Database, connect
 from customermates.store.database import check_engine
@@ -89,6 +91,7 @@ class Session:
     pending: set[Any] = field(default_factory=set)
     cancelled: set[Any] = field(default_factory=set)
     inflight: tuple[Any, anyio.CancelScope] | None = None
+    limits: Limits = field(default_factory=lambda: Limits(Settings.from_env()))
 
     async def serve(self, db_path: Path) -> int:
         self.db = await Database.open(db_path)
@@ -181,7 +184,11 @@ class Session:
         # inside its own transaction, anything else in a hop of its own.
         caller = Caller(self.key)
         answer = None
-        if message.get("method") == "tools/call":
+        refused = self.limits.refused(self.key, "stdio") if message.get("method") == "tools/call" else None
+        if refused is not None:  # a tool error the model can read, as over HTTP's 429 body
+            text = refused[0].to_json().decode()
+            answer = rpc.result(ident, {"content": [{"type": "text", "text": text}], "isError": True})
+        elif message.get("method") == "tools/call":
             answer = await self._dispatch(message, self._context(caller, message))
         elif (principal := await self.db.read(caller.verify)) is not None:
             answer = await self._dispatch(message, self._context(principal, message))
