@@ -22,6 +22,8 @@ from customermates.errors import Disconnected
 from customermates.httpio import REQUEST_ID, error_response, json_response, tool_error_response
 from customermates.ids import new_id
 from customermates.mcp import http as mcp_http
+from customermates.oauth import metadata as oauth_metadata
+from customermates.oauth import routes as oauth_routes
 from customermates.ratelimit import Limits
 from customermates.registry import Registry
 from customermates.rest.routing import EXCEPTION_HANDLERS, routes
@@ -40,11 +42,14 @@ _ORIGIN = re.compile(r"(https?)://(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+)(?::([0-9]{
 
 
 def origin_allowed(origin: str, host: str | None, settings: Settings) -> bool:
-    """Same host:port as the request, a loopback origin, or listed in CUSTOMERMATES_ALLOWED_ORIGINS."""
+    """Same host:port as the request, a loopback origin, CUSTOMERMATES_PUBLIC_URL's origin (a proxy may
+    rewrite Host), or listed in CUSTOMERMATES_ALLOWED_ORIGINS."""
     match = _ORIGIN.fullmatch(origin)
     if match is None or (match[3] is not None and not 0 < int(match[3]) < 65536):
         return False
     if origin.rstrip("/") in settings.allowed_origins:
+        return True
+    if settings.public_url and origin.rstrip("/") == oauth_metadata.origin_of(settings.public_url):
         return True
     if match[1] == "http" and match[2].lower() in LOOPBACK_HOSTS:
         return True
@@ -59,8 +64,13 @@ def api_key(headers: Headers) -> str | None:
     return token.strip() if scheme.lower() == "bearer" and token else None
 
 
-def unauthorized() -> Response:
-    return error_response("unauthorized", UNAUTHORIZED, WWW_AUTHENTICATE)
+def unauthorized(scope, credential: str | None) -> Response:
+    """The 401; with OAuth on, it points to the protected resource metadata (RFC 9728 §5.1)."""
+    if not scope["app"].state.settings.oauth:
+        return error_response("unauthorized", UNAUTHORIZED, WWW_AUTHENTICATE)
+    base = oauth_metadata.base_url(Request(scope))
+    challenge = oauth_metadata.challenge(base, scope["path"], bool(credential))
+    return error_response("unauthorized", UNAUTHORIZED, {"WWW-Authenticate": challenge})
 
 
 class Gate:
@@ -99,7 +109,7 @@ class Gate:
             return await self.app(scope, receive, send_with_id)
         credential = api_key(headers)
         if not credential:
-            return await unauthorized()(scope, receive, send_with_id)
+            return await unauthorized(scope, credential)(scope, receive, send_with_id)
         address = (scope.get("client") or ("", 0))[0]
         limits: Limits = scope["app"].state.limits
         spent = limits.refused(credential, address)
@@ -107,7 +117,8 @@ class Gate:
             error, seconds = spent
             late = tool_error_response(error, {"Retry-After": str(seconds)})
             return await late(scope, receive, send_with_id)
-        caller = Caller(credential, "mcp" if path == "/api/v1/mcp" else "rest")
+        oauth = scope["app"].state.settings.oauth
+        caller = Caller(credential, "mcp" if path == "/api/v1/mcp" else "rest", oauth=oauth)
         scope["state"]["caller"] = caller
         try:
             await self.app(scope, receive, self.verified(scope, receive, caller, send_with_id))
@@ -127,8 +138,8 @@ class Gate:
                 if principal is None:
                     state.limits.failed((scope.get("client") or ("", 0))[0])
                     replaced = True
-                    return await unauthorized()(scope, receive, send)
-                state.last_used.touch(principal.key_id)
+                    return await unauthorized(scope, caller.credential)(scope, receive, send)
+                state.last_used.touch(principal.credential_id)
             elif replaced:
                 return None
             await send(message)
@@ -142,6 +153,8 @@ class Gate:
             return None
         origin = given[0]
         settings: Settings = scope["app"].state.settings
+        if settings.oauth and scope["path"] in oauth_routes.OPEN_PATHS:
+            return None  # sign-in endpoints are called from any web app's origin
         if len(given) > 1:
             return error_response("forbidden", f"{len(given)} Origin headers were sent; send one.")
         if not origin_allowed(origin, headers.get("host"), settings):
@@ -202,5 +215,7 @@ def create_app(
     app.state.registry = registry
     app.state.last_used = LastUsed()
     app.state.db = None
+    if app.state.settings.oauth:
+        oauth_routes.install(app)
     app.add_middleware(Gate)
     return app

@@ -10,19 +10,24 @@ import msgspec
 
 from customermates.ids import new_id
 
-_INSERT = "INSERT INTO audit_log VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+_INSERT = (
+    "INSERT INTO audit_log (id, company_id, occurred_at, actor_user_id, api_key_id, source, operation,"
+    " entity_type, entity_id, event, changes, snapshot, oauth_client_id)"
+    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+)
 _encode = msgspec.json.Encoder().encode
 
 
 @dataclass
 class Actor:
-    """Who writes: a user through a key, or the CLI acting without one."""
+    """Who writes: a user through a key or an OAuth client, or the CLI acting without one."""
 
     company_id: str
     user_id: str | None
     key_id: str | None
     source: str
     operation: str
+    oauth_client_id: str | None = None
 
 
 @dataclass
@@ -53,6 +58,7 @@ def write_events(conn: sqlite3.Connection, actor: Actor, occurred_at: str, event
                 e.event,
                 None if e.changes is None else _encode(e.changes).decode(),
                 None if e.snapshot is None else _encode(e.snapshot).decode(),
+                actor.oauth_client_id,
             )
             for e in events
         ],

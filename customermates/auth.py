@@ -17,7 +17,7 @@ from customermates.store.accounts import generate_key, key_hash  # noqa: F401  (
 log = logging.getLogger("customermates.auth")
 
 _KEY_SHAPE = re.compile(r"^[0-9A-Za-z]{64}$")
-
+ACCESS_PREFIX = "cmat_"  # OAuth access tokens (customermates.oauth) start so; API keys never do
 UNAUTHORIZED = "Missing or invalid API key: send it as `x-api-key: <key>` or `Authorization: Bearer <key>`."
 
 
@@ -34,6 +34,13 @@ class Principal:
     key_id: str | None = None
     read_only: bool = False
     source: str = "mcp"
+    oauth_grant_id: str | None = None  # set when the caller signed in with OAuth (customermates.oauth)
+    oauth_client_id: str | None = None
+
+    @property
+    def credential_id(self) -> str | None:
+        """The key or OAuth grant whose `last_used_at` this call stamps."""
+        return self.key_id or self.oauth_grant_id
 
     def can(self, permission: str) -> bool:
         resource, action = permission.split(".")
@@ -52,8 +59,16 @@ class Principal:
         return self.can(f"{resource}.readOwn")
 
 
-def authenticate(conn: sqlite3.Connection, key: str | None) -> Principal | None:
-    """The principal of a usable key, or None; the log records why a key was refused (never the key)."""
+def authenticate(conn: sqlite3.Connection, key: str | None, oauth: bool = False) -> Principal | None:
+    """The principal of a usable key (or OAuth access token when `oauth`), or None; the log records why
+    a credential was refused (never the credential)."""
+    if oauth and key and key.startswith(ACCESS_PREFIX):
+        from customermates.oauth.storage import access_principal  # imports this module
+
+        principal, why = access_principal(conn, key)
+        if principal is None:
+            log.info("auth refused: %s", why)
+        return principal
     if not key or not _KEY_SHAPE.match(key):
         log.info("auth refused: %s", "no key" if not key else "malformed key")
         return None
@@ -82,11 +97,12 @@ class Caller:
     source: str = "mcp"
     principal: Principal | None = None
     checked: bool = False
+    oauth: bool = False  # also accept OAuth access tokens (HTTP with the OAuth front door on)
 
     def verify(self, conn: sqlite3.Connection) -> Principal | None:
         """The principal, authenticating on the first use (runs in the database thread)."""
         if not self.checked:
-            found = authenticate(conn, self.credential)
+            found = authenticate(conn, self.credential, self.oauth)
             self.principal = None if found is None else replace(found, source=self.source)
             self.checked = True
         return self.principal
@@ -122,4 +138,9 @@ class LastUsed:
         return [(at, key_id) for key_id, at in pending.items()]
 
 
-flush_last_used = accounts.touch_keys
+def flush_last_used(conn: sqlite3.Connection, rows: list[tuple[str, str]]) -> None:
+    """Store buffered `(last_used_at, id)` pairs; an id is an API key's or an OAuth grant's."""
+    from customermates.oauth.storage import touch_grants  # imports this module
+
+    accounts.touch_keys(conn, rows)
+    touch_grants(conn, rows)

@@ -88,6 +88,31 @@ def cmd_users_set_status(args: argparse.Namespace) -> None:
     print(f"status: {args.status}")
 
 
+def cmd_oauth_list(args: argparse.Namespace) -> None:
+    from customermates.oauth import storage
+
+    def grants(conn):
+        return storage.list_grants(conn, acc.require_user(conn, args.email)["id"])
+
+    for row in transact(args, grants):
+        access = "read-only" if row["read_only"] else "full"
+        print("\t".join([row["id"], row["name"], access, row["created_at"], row["last_used_at"] or ""]))
+
+
+def cmd_oauth_revoke(args: argparse.Namespace) -> None:
+    from customermates.oauth import storage
+
+    def revoke(conn):
+        if not storage.revoke_grant(conn, acc.require_user(conn, args.email)["id"], args.grant):
+            raise CommandError(
+                f"{args.email} has no active OAuth grant {args.grant!r};"
+                f" `oauth list --email {args.email}` shows its grants."
+            )
+
+    transact(args, revoke)
+    print(f"revoked: {args.grant}")
+
+
 def bootstrap(path: Path, url: str) -> None:
     """On a database without a company, create "My Company" and print its key once."""
     conn = open_db(path)
@@ -112,10 +137,11 @@ def cmd_serve(args: argparse.Namespace) -> None:
     from customermates.app import create_app
 
     path, host, port = config.db_path(args.db), config.host(args.host), config.port(args.port)
+    settings = config.Settings.from_env()  # a bad setting stops here, before anything is created
     shown = f"[{host}]" if ":" in host else host
     bootstrap(path, f"http://{shown}:{port}/api/v1/mcp")
     uvicorn.run(
-        create_app(path),
+        create_app(path, settings=settings),
         host=host,
         port=port,
         log_level=os.environ.get("CUSTOMERMATES_LOG_LEVEL", "info"),
@@ -180,6 +206,17 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--status", required=True, choices=["active", "inactive"])
     p.set_defaults(run=cmd_users_set_status)
 
+    oauth = sub.add_parser(
+        "oauth", help="list and revoke OAuth grants (apps signed in as a user)"
+    ).add_subparsers(dest="action", required=True)
+    p = oauth.add_parser("list", parents=[db])
+    p.add_argument("--email", required=True)
+    p.set_defaults(run=cmd_oauth_list)
+    p = oauth.add_parser("revoke", parents=[db])
+    p.add_argument("--email", required=True)
+    p.add_argument("--grant", required=True, help="a grant id from `oauth list`")
+    p.set_defaults(run=cmd_oauth_revoke)
+
     p = sub.add_parser("serve", parents=[db], help="serve MCP and REST over HTTP")
     p.add_argument("--host")
     p.add_argument("--port", type=int)
@@ -204,7 +241,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     try:
         args.run(args)
-    except (CommandError, acc.AccountError, StorageError) as exc:
+    except (CommandError, acc.AccountError, StorageError, config.SettingError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
     except sqlite3.Error as exc:

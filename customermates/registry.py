@@ -25,8 +25,8 @@ from dataclasses import dataclass
 from typing import Any
 
 import msgspec
-import toon_format
 
+from customermates import toon
 from customermates.audit import Actor, write_events
 from customermates.auth import UNAUTHORIZED, Caller, Principal
 from customermates.call import Call
@@ -194,7 +194,7 @@ def _json_text(data: dict[str, Any]) -> str:
 
 
 def success(tool: Tool, output: Any, extra: Any = None) -> Outcome:
-    render = _json_text if tool.text_as_json else toon_format.encode
+    render = _json_text if tool.text_as_json else toon.encode
     return Outcome(msgspec.to_builtins(output), render, extra=extra)
 
 
@@ -355,7 +355,14 @@ def _execute(
     call = Call(principal, conn, tool.name, now or now_iso(), origin)
     output = tool.handler(call, args)
     if call.events:
-        actor = Actor(principal.company_id, principal.user_id, principal.key_id, principal.source, tool.name)
+        actor = Actor(
+            principal.company_id,
+            principal.user_id,
+            principal.key_id,
+            principal.source,
+            tool.name,
+            principal.oauth_client_id,
+        )
         write_events(conn, actor, call.now, call.events)
     return output, (finish(call, output) if finish else None)
 

@@ -21,6 +21,7 @@ import uvicorn
 
 from customermates.app import create_app
 from customermates.catalog import REGISTRY
+from customermates.config import Settings
 from customermates.store import accounts as acc
 from customermates.store import connect
 from customermates.store.database import in_transaction
@@ -90,14 +91,14 @@ class Server:
 
 
 @contextlib.contextmanager
-def running_server(db_path: Path) -> Iterator[Server]:
+def running_server(db_path: Path, settings: Settings | None = None) -> Iterator[Server]:
     """uvicorn serving the real app on a loopback port, in a thread of this process."""
     # The socket is bound here and handed over, so no other process can take the port in between
     # (the machine is shared: picking a free port and binding it later raced).
     sock = socket.socket()
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
-    config = uvicorn.Config(create_app(db_path), log_level="warning", lifespan="on")
+    config = uvicorn.Config(create_app(db_path, settings=settings), log_level="warning", lifespan="on")
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()

@@ -49,7 +49,10 @@ def test_revoked_key_is_refused_by_the_next_rest_call(revoked, method, path, bod
     response = revoked.request(method, path, json=body)
     assert response.status_code == 401
     assert response.json() == UNAUTHORIZED
-    assert response.headers["www-authenticate"] == 'Bearer realm="customermates"'
+    # A credential was sent, so the challenge says it is invalid and where to get a token instead.
+    challenge = response.headers["www-authenticate"]
+    assert challenge.startswith('Bearer realm="customermates", resource_metadata="http://127.0.0.1:')
+    assert challenge.endswith('/.well-known/oauth-protected-resource", error="invalid_token"')
 
 
 @pytest.mark.parametrize(

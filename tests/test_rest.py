@@ -179,7 +179,8 @@ def test_key_is_required_and_bearer_works(server, tenant):
     missing = httpx.get(url)
     assert missing.status_code == 401
     assert missing.json()["error"]["code"] == "unauthorized"
-    assert missing.headers["www-authenticate"] == 'Bearer realm="customermates"'
+    pointer = f'resource_metadata="{server.url}/.well-known/oauth-protected-resource"'
+    assert missing.headers["www-authenticate"] == f'Bearer realm="customermates", {pointer}'
     assert httpx.get(url, headers={"authorization": f"Bearer {tenant.key}"}).status_code == 200
     both = {"x-api-key": tenant.key, "authorization": "Bearer " + "0" * 64}
     assert httpx.get(url, headers=both).status_code == 200  # x-api-key wins

@@ -15,6 +15,8 @@ from customermates.call import Call
 from customermates.catalog.entity_routes import CONFIGURATION_ROUTES, SEARCH_ROUTES
 from customermates.crm import filters as fl
 from customermates.crm import queries as q
+from customermates.crm.columns import CustomColumn, column_out, load_columns
+from customermates.crm.custom_filters import column_field, custom_examples
 from customermates.crm.model import ENTITY_TYPES, PLURAL, RELATIONS
 from customermates.crm.search import read_terms
 from customermates.errors import Issue, invalid
@@ -54,7 +56,7 @@ class SortableField(msgspec.Struct):
 
 class EntityConfiguration(msgspec.Struct):
     entity: str
-    customColumns: list[dict[str, Any]]
+    customColumns: list[CustomColumn]
     filterableFields: list[FilterableField]
     sortableFields: list[SortableField]
     defaultSort: q.SortDescriptor
@@ -66,14 +68,18 @@ class EntityConfiguration(msgspec.Struct):
 def get_entity_configuration(call: Call, args: ConfigurationInput) -> EntityConfiguration:
     principal, entity = call.principal, args.entity
     fields = fl.offered_fields(principal, entity)
+    columns = load_columns(call.conn, principal.company_id, entity)
+    offered = [*fields, *(column_field(c) for c in columns)]
     return EntityConfiguration(
         entity=entity,
-        customColumns=[],  # custom columns arrive with their issue
-        filterableFields=[FilterableField(f.name, f.label, list(f.operators)) for f in fields],
-        sortableFields=[SortableField(s.name, s.label) for s in q.SORTABLE[entity]],
+        customColumns=[column_out(c) for c in columns],
+        filterableFields=[FilterableField(f.name, f.label, list(f.operators)) for f in offered],
+        sortableFields=[SortableField(s.name, s.label) for s in q.SORTABLE[entity] + q.custom_sorts(columns)],
         defaultSort=q.DEFAULT_SORT[entity],
         relations=[r.name for r in RELATIONS[entity] if principal.reads(r.resource)],
-        filterExamples=msgspec.convert(fl.example_rules(fields), list[list[q.FilterRule]]),
+        filterExamples=msgspec.convert(
+            fl.example_rules(fields) + custom_examples(columns), list[list[q.FilterRule]]
+        ),
         sortExample=q.SortDescriptor("createdAt", "desc"),
     )
 

@@ -393,6 +393,7 @@ class Field:
     column: str = ""
     relation: Relation | None = None
     choices: tuple[str, ...] = ()
+    custom: Any = None  # the custom column (crm.columns.Column) behind a column-id field
 
     @property
     def operators(self) -> tuple[str, ...]:
@@ -400,9 +401,12 @@ class Field:
 
     def describe(self) -> str:
         """`label – field (op, op)`: the one way a field and its operators are written (README decision 10)."""
-        return f"{self.label} – {self.name} ({', '.join(self.operators)})"
+        kind = f"{self.custom.type}: " if self.custom is not None else ""
+        return f"{self.label} – {self.name} ({kind}{', '.join(self.operators)})"
 
     def example(self) -> str:
+        if self.custom is not None and self.custom.options:
+            return f'"{self.custom.options[0].label}"'
         if self.relation is not None:
             return '"me"' if self.relation.other == "user" else f'"<{self.relation.other} id>"'
         return f'"{self.choices[0]}"' if self.choices else self.kind.example

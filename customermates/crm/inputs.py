@@ -47,7 +47,8 @@ NOTES_NULL = 'Omit `notes` to keep them; send "" to clear them.'
 
 
 # The longest custom value is plain text (10,000 code points); a currency's is at most 10^15.
-CustomText = Annotated[str, Meta(max_length=10_000)]
+# multiline: plain values keep their newlines; each column type trims and checks its own form.
+CustomText = Annotated[str, Meta(max_length=10_000, extra={"multiline": True})]
 CustomNumber = Annotated[float, Meta(ge=-(10**15), le=10**15)]
 
 

@@ -1,4 +1,4 @@
-"""Record DTOs, built set-wise: one query for the rows, one per relation.
+"""Record DTOs, built set-wise: one query for the rows, one for all relations.
 
     load_records(conn, viewer, entity, ids)   -> [dto, ...] in the order of `ids`, unseen ids skipped
 
@@ -142,38 +142,53 @@ def relation_columns(rel: Relation) -> tuple[tuple[str, str, Any], ...]:
     return (*columns, QUANTITY) if rel.table == "link_deal_service" else columns
 
 
-def _relation(conn, viewer: Viewer, rel: Relation, packed: str) -> list[tuple[str, dict[str, Any]]]:
-    """(owner id, element) for every visible link of the owners in `packed`, in array order."""
-    where = scope(viewer, rel.other, "o")
-    if where is None:
+def _relations(conn, viewer: Viewer, entity: str, packed: str) -> list[tuple[Relation, str, dict[str, Any]]]:
+    """(relation, owner id, element) for every visible link of the owners in `packed`, in array order.
+
+    One statement for all relation kinds (a UNION ALL, one branch per kind, padded to one width):
+    a statement costs more than the few rows each branch reads.
+    """
+    rels = RELATIONS[entity]
+    width = max(len(relation_columns(rel)) for rel in rels)
+    branches, params, shapes = [], [], {}
+    for n, rel in enumerate(rels):
+        where = scope(viewer, rel.other, "o")
+        if where is None:
+            continue
+        columns = relation_columns(rel)
+        select = [("l." if c is QUANTITY else "o.") + c[1] for c in columns]
+        select += ["NULL"] * (width - len(columns))
+        # CROSS JOIN fixes the plan: ids -> links -> rows. Left free, SQLite may walk the whole
+        # company's name index to skip the sort, which costs O(company) instead of O(links).
+        branches.append(
+            f"SELECT {n}, l.{rel.own_col}, o.name_key, o.id, {', '.join(select)} FROM json_each(?) j"
+            f" CROSS JOIN {rel.table} l ON l.{rel.own_col} = j.value"
+            f" CROSS JOIN {TABLE[rel.other]} o ON o.id = l.{rel.other_col} WHERE {where[0]}"
+        )
+        params += [packed, *where[1]]
+        shapes[n] = (rel, _shaper(columns, 4))
+    if not branches:
         return []
-    columns = relation_columns(rel)
-    select = ", ".join(("l." if c is QUANTITY else "o.") + c[1] for c in columns)
-    # CROSS JOIN fixes the plan: ids -> links -> rows. Left free, SQLite may walk the whole company's
-    # name index to skip the sort, which costs O(company) instead of O(links).
-    sql = (
-        f"SELECT l.{rel.own_col}, {select} FROM json_each(?) j"
-        f" CROSS JOIN {rel.table} l ON l.{rel.own_col} = j.value"
-        f" CROSS JOIN {TABLE[rel.other]} o ON o.id = l.{rel.other_col}"
-        f" WHERE {where[0]} ORDER BY o.name_key, o.id"
-    )
-    shape = _shaper(columns, 1)
-    return [(row[0], shape(row)) for row in _cursor(conn).execute(sql, [packed, *where[1]])]
+    sql = " UNION ALL ".join(branches) + " ORDER BY 1, 3, 4"
+    out = []
+    for row in _cursor(conn).execute(sql, params):
+        rel, shape = shapes[row[0]]
+        out.append((rel, row[1], shape(row)))
+    return out
 
 
 def load_records(
     conn: sqlite3.Connection, principal: Viewer, entity: str, ids: list[str], with_notes: bool = False
 ) -> list[dict[str, Any]]:
-    """Full DTOs of the visible `ids`, in their order; one query per relation kind, never per record."""
+    """Full DTOs of the visible `ids`, in their order: one query for the rows, one for all relations."""
     if not ids:
         return []
     by_id = _rows(conn, principal, entity, json.dumps(list(dict.fromkeys(ids))), with_notes)
     if not by_id:
         return []
     found = json.dumps(list(by_id))
-    for rel in RELATIONS[entity]:
-        for owner, element in _relation(conn, principal, rel, found):
-            by_id[owner][rel.name].append(element)
+    for rel, owner, element in _relations(conn, principal, entity, found):
+        by_id[owner][rel.name].append(element)
     for record_id, values in custom_values.load(conn, entity, list(by_id)).items():
         by_id[record_id]["customFieldValues"] = values
     return [by_id[i] for i in ids if i in by_id]

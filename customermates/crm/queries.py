@@ -22,6 +22,8 @@ import msgspec
 from msgspec import Meta
 
 from customermates.crm import filters as fl
+from customermates.crm.columns import Column, load_columns
+from customermates.crm.custom_filters import LEAD_MAX, column_field, narrows, values_sql
 from customermates.crm.inputs import EntityRef, EntityType
 from customermates.crm.model import ENTITY_TYPES, PLURAL, scope_sql, visible_ids, visible_user_ids
 from customermates.crm.search import MAX_TOKENS, Terms, match_sql, read_terms, tier_sql
@@ -126,6 +128,11 @@ class SortField:
     name: str
     label: str
     column: str
+    custom: bool = False  # a custom column id: sorted through custom_value (see `Plan.custom_sort`)
+
+
+def custom_sorts(columns: Sequence[Column]) -> tuple[SortField, ...]:
+    return tuple(SortField(c.id, c.label, "", custom=True) for c in columns)
 
 
 _STAMP_SORTS = (
@@ -173,15 +180,27 @@ class Checked:
 
 
 _ALIASES = {k.casefold(): v for k, v in fl.ALIASES.items()}
+NO_OPTION = -1  # no option has this rank
 
 
 class _Check:
     """Collects every issue of one query; each method reads one part and returns None when it failed."""
 
-    def __init__(self, principal: Principal, entity: str, paths: Paths):
+    def __init__(
+        self,
+        principal: Principal,
+        entity: str,
+        paths: Paths,
+        columns: Sequence[Column] = (),
+        stored: bool = False,
+    ):
         self.entity = entity
+        self.stored = stored
         self.paths = paths
         self.fields = {f.name: f for f in fl.offered_fields(principal, entity)}
+        self.fields.update((c.id, column_field(c)) for c in columns)
+        self.sortable = SORTABLE[entity] + custom_sorts(columns)
+        self.labels = {c.label.casefold(): c.id for c in columns}
         self.issues: list[Issue] = []
 
     def add(self, path: str, message: str, hint: str) -> None:
@@ -210,7 +229,7 @@ class _Check:
                 " (every word must match, in any order).",
             )
             return None
-        alias = fl.FIELD_ALIASES.get(name)
+        alias = fl.FIELD_ALIASES.get(name) or self.labels.get(name.casefold())
         guess = [alias] if alias in self.fields else closest(name, list(self.fields))
         listing = "; ".join(f.describe() for f in self.fields.values())
         mean = f'Did you mean "{guess[0]}"? ' if guess else ""
@@ -245,6 +264,8 @@ class _Check:
         try:
             return field.kind.read(field, raw)
         except fl.Bad as bad:
+            if self.stored and field.custom is not None and field.custom.type == "singleSelect":
+                return NO_OPTION  # a stored filter naming a dropped option matches nothing
             self.add(path, bad.message, bad.hint)
             return None
 
@@ -324,10 +345,13 @@ class _Check:
             return RELEVANCE, None
         found = self._sort_field(given.field)
         if found is None:
-            names = [s.name for s in SORTABLE[self.entity]]
-            guess = closest(given.field, names)
+            names = [s.name for s in self.sortable]
+            label = self.labels.get(given.field.casefold())
+            guess = [label] if label else closest(given.field, names)
             mean = f'Did you mean "{guess[0]}"? ' if guess else ""
-            listing = "; ".join(f"{s.label} – {s.name}" for s in SORTABLE[self.entity])
+            listing = "; ".join(
+                f"{s.name} ({s.label})" if s.custom else f"{s.label} – {s.name}" for s in self.sortable
+            )
             self.add(
                 f"{self.paths.sort}.field",
                 f'cannot sort {self.entity} by "{given.field}". Sortable fields: {listing}',
@@ -336,7 +360,7 @@ class _Check:
         return given, found
 
     def _sort_field(self, name: str) -> SortField | None:
-        return next((s for s in SORTABLE[self.entity] if s.name == name), None)
+        return next((s for s in self.sortable if s.name == name), None)
 
     def terms(self, term: str) -> Terms:
         terms = read_terms(term)
@@ -358,9 +382,18 @@ _SHAPES: dict[str, Callable[..., Any]] = {
 }
 
 
-def check(principal: Principal, query: Query, paths: Paths = TOOL_PATHS) -> Checked:
-    """Read the whole query, reporting every problem at once (`invalid_input`); no SQL runs here."""
-    checker = _Check(principal, query.entity, paths)
+def check(
+    principal: Principal,
+    query: Query,
+    paths: Paths = TOOL_PATHS,
+    columns: Sequence[Column] = (),
+    stored: bool = False,
+) -> Checked:
+    """Read the whole query, reporting every problem at once (`invalid_input`); no SQL runs here.
+
+    `columns` are the entity's custom columns (their ids are fields); the caller loads them.
+    """
+    checker = _Check(principal, query.entity, paths, columns, stored)
     rules = [r for i, rule in enumerate(query.filters) if (r := checker.rule(i, rule)) is not None]
     terms = checker.terms(query.search_term)
     applied, order = checker.sort(query.sort, terms)
@@ -430,6 +463,8 @@ class Plan:
     page: int
     page_size: int
     led: bool = False  # a narrow id set leads: every match is sorted anyway, so the page counts them too
+    custom_sort: str | None = None  # a custom column id sorted through its index (`fetch_custom`)
+    count: tuple[str, list[Any]] | None = None  # a cheaper exact count (custom-value rules only)
 
     @property
     def offset(self) -> int:
@@ -446,20 +481,85 @@ class Plan:
         return sql, [*self.params, *self.order_params, self.page_size, self.offset]
 
     def count_sql(self) -> tuple[str, list[Any]]:
+        if self.count is not None:
+            return self.count
         return f"SELECT count(*) FROM {self.source} WHERE {self.where}", list(self.params)
 
+    def custom_page_sql(self) -> tuple[str, list[Any]]:
+        """The page of records holding a value, walked in the custom column's index order."""
+        sql = (
+            f"SELECT e.id, {NAME_SQL[self.entity]} FROM custom_value s CROSS JOIN {self.entity} e"
+            f" ON e.id = s.record_id WHERE s.column_id = ? AND {self.where} ORDER BY {self.order} LIMIT ? OFFSET ?"
+        )
+        return sql, [self.custom_sort, *self.params, self.page_size, self.offset]
 
-def _order(checked: Checked) -> tuple[str, list[Any]]:
-    """One sort field, then the id in the same direction, so equal values keep one fixed order."""
+
+def _order(checked: Checked, led: bool) -> tuple[str, list[Any]]:
+    """One sort field, then the id in the same direction, so equal values keep one fixed order.
+
+    A custom column sorts by its value row `s`: records without one come last in both directions.
+    """
     if checked.order is None:
         tier, params = tier_sql(checked.terms)
         return f"{tier}, e.name_key, e.id", params
     way = "DESC" if checked.sort.direction == "desc" else "ASC"
+    if checked.order.custom:
+        keys = f"s.sort_key {way}, s.end_key {way}"
+        return (f"(s.sort_key IS NULL), {keys}, e.id {way}" if led else f"{keys}, s.record_id {way}"), []
     return f"e.{checked.order.column} {way}, e.id {way}", []
 
 
+def custom_sizes(
+    conn: sqlite3.Connection, principal: Principal, checked: Checked, now: datetime
+) -> dict[int, int]:
+    """How many value rows each narrowing custom rule matches: a count over its index range."""
+    ctx = fl.Scope(principal, now)
+    sizes = {}
+    for rule in checked.rules:
+        if rule.field.custom is not None and narrows(rule.op):
+            sql, params = values_sql(rule.field, rule.op, rule.value, ctx)
+            sizes[rule.index] = conn.execute(f"SELECT count(*) FROM {sql}", params).fetchone()[0]
+    return sizes
+
+
+def _custom_lead(
+    checked: Checked, sizes: dict[int, int], ctx: fl.Scope
+) -> tuple[Rule, str, list[Any]] | None:
+    """The narrowing custom rule with the fewest matches, as `(SELECT record_id AS id …)`."""
+    if not sizes:
+        return None
+    index = min(sizes, key=sizes.get)
+    rule = next(r for r in checked.rules if r.index == index)
+    sql, params = values_sql(rule.field, rule.op, rule.value, ctx)
+    return rule, f"(SELECT v.record_id AS id FROM {sql})", params
+
+
+def _custom_count(
+    principal: Principal, entity: str, checked: Checked, sizes: dict[int, int], ctx: fl.Scope
+) -> tuple[str, list[Any]] | None:
+    """An exact count from the value index alone, when only custom rules filter a company-wide reader.
+
+    Value rows exist only for the company's live records of the column's type, so the records are
+    never read: the narrowest rule's index range, the other rules probed by (record, column).
+    """
+    if not sizes or checked.terms.tokens or not principal.reads_all(PLURAL[entity]):
+        return None
+    if any(r.field.custom is None for r in checked.rules):
+        return None
+    lead_rule, lead, params = _custom_lead(checked, sizes, ctx)
+    if len(checked.rules) == 1:
+        return "SELECT ?", [sizes[lead_rule.index]]
+    where = []
+    for rule in checked.rules:
+        if rule is not lead_rule:
+            sql, rule_params = rule.field.kind.sql(rule.field, rule.op, rule.value, ctx)
+            where.append(f"({sql})")
+            params = [*params, *rule_params]
+    return f"SELECT count(*) FROM {lead} e WHERE {' AND '.join(where)}", params
+
+
 def _lead(
-    principal: Principal, entity: str, checked: Checked, ctx: fl.Scope
+    principal: Principal, entity: str, checked: Checked, ctx: fl.Scope, sizes: dict[int, int] | None = None
 ) -> tuple[str, list[Any], Rule | None]:
     """The FROM clause: the narrowest candidate set leads when there is one.
 
@@ -471,6 +571,10 @@ def _lead(
     if checked.terms.tokens:
         match, params = match_sql(entity, checked.terms)
         return f"({match}) m CROSS JOIN {entity} e ON e.seq = m.seq", params, None
+    custom = _custom_lead(checked, {i: n for i, n in (sizes or {}).items() if n <= LEAD_MAX}, ctx)
+    if custom is not None:
+        rule, lead, params = custom
+        return f"{lead} d CROSS JOIN {entity} e ON e.id = d.id", params, rule
     for rule in checked.rules:
         lead = rule.field.kind.source(rule.field, rule.op, rule.value, ctx)
         if lead is not None:
@@ -482,9 +586,17 @@ def _lead(
     return f"{entity} e", [], None
 
 
-def build(principal: Principal, query: Query, checked: Checked, now: datetime) -> Plan:
+def build(
+    principal: Principal, query: Query, checked: Checked, now: datetime, sizes: dict[int, int] | None = None
+) -> Plan:
+    """`sizes`: matches per narrowing custom rule (`custom_sizes`), so the narrowest can lead or count."""
     ctx = fl.Scope(principal, now)
-    source, params, covered = _lead(principal, query.entity, checked, ctx)
+    source, params, covered = _lead(principal, query.entity, checked, ctx, sizes)
+    led = source != f"{query.entity} e"
+    custom = checked.order.name if checked.order is not None and checked.order.custom else None
+    if custom and led:  # few candidates: join their values and sort them
+        source += " LEFT JOIN custom_value s ON s.record_id = e.id AND s.column_id = ?"
+        params = [*params, custom]
     scope, scope_params = scope_sql(principal, query.entity, "e")
     where, params = [scope], [*params, *scope_params]
     for rule in checked.rules:
@@ -492,10 +604,11 @@ def build(principal: Principal, query: Query, checked: Checked, now: datetime) -
             sql, rule_params = rule.field.kind.sql(rule.field, rule.op, rule.value, ctx)
             where.append(f"({sql})")
             params += rule_params
-    order, order_params = _order(checked)
+    order, order_params = _order(checked, led)
     return Plan(
         query.entity, source, " AND ".join(where), order, params, order_params, checked.sort,
-        query.page, query.page_size, led=source != f"{query.entity} e",
+        query.page, query.page_size, led=led, custom_sort=None if led else custom,
+        count=_custom_count(principal, query.entity, checked, sizes or {}, ctx),
     )  # fmt: skip
 
 
@@ -517,10 +630,11 @@ def plan_query(
     paths: Paths = TOOL_PATHS,
 ) -> Plan:
     """Check, resolve and build; raises `invalid_input` or `not_found` before any record is read."""
-    checked = check(principal, query, paths)
+    checked = check(principal, query, paths, load_columns(conn, principal.company_id, query.entity), stored)
     rules = resolve(conn, principal, checked.rules, paths, stored)
     checked = Checked(rules, checked.terms, checked.sort, checked.order)
-    return build(principal, query, checked, _moment(now))
+    moment = _moment(now)
+    return build(principal, query, checked, moment, custom_sizes(conn, principal, checked, moment))
 
 
 # ---- running -------------------------------------------------------------------------------------
@@ -543,9 +657,34 @@ class Result:
         return total_pages(self.total, self.page_size)
 
 
+def fetch_custom(conn: sqlite3.Connection, plan: Plan) -> list[tuple]:
+    """A page sorted by a custom column: records with a value from the column's index, then the rest.
+
+    Both parts walk an index in order and stop at the page, so no sort runs over all records.
+    """
+    name, column = NAME_SQL[plan.entity], plan.custom_sort
+    rows = conn.execute(*plan.custom_page_sql()).fetchall()
+    if len(rows) == plan.page_size:
+        return rows
+    if rows:
+        valued = plan.offset + len(rows)
+    else:
+        count = f"SELECT count(*) FROM custom_value s CROSS JOIN {plan.entity} e ON e.id = s.record_id"
+        valued = conn.execute(
+            f"{count} WHERE s.column_id = ? AND {plan.where}", [column, *plan.params]
+        ).fetchone()[0]
+    way = "DESC" if plan.sort.direction == "desc" else "ASC"
+    without = (
+        f"SELECT e.id, {name} FROM {plan.entity} e WHERE {plan.where} AND NOT EXISTS"
+        f" (SELECT 1 FROM custom_value s WHERE s.record_id = e.id AND s.column_id = ?) ORDER BY e.id {way} LIMIT ? OFFSET ?"
+    )
+    more = [*plan.params, column, plan.page_size - len(rows), max(0, plan.offset - valued)]
+    return rows + conn.execute(without, more).fetchall()
+
+
 def fetch(conn: sqlite3.Connection, plan: Plan) -> Result:
     """One page and the exact total; the count is skipped when the page itself proves the total."""
-    rows = conn.execute(*plan.page_sql()).fetchall()
+    rows = fetch_custom(conn, plan) if plan.custom_sort else conn.execute(*plan.page_sql()).fetchall()
     items = [EntityRef(row[0], row[1]) for row in rows]
     if rows and plan.led:
         total = rows[0][2]

@@ -17,7 +17,7 @@ from typing import Any
 import msgspec
 
 from customermates.call import Call
-from customermates.crm import link_rows
+from customermates.crm import custom_values, link_rows
 from customermates.crm.changeset import Changeset
 from customermates.crm.drafts import (
     FIELD_COLUMNS,
@@ -78,6 +78,7 @@ def create(call: Call, entity: str, items: list[msgspec.Struct]) -> Mutation:
     changes.touch(plan.ends)
     changes.snapshot()
     _insert(call, entity, drafts)
+    custom_values.write(call, entity, drafts, created=True)
     plan.apply(call.conn)
     names = {d.id: d.values.get("name", "") for d in drafts} | changes.names("deal")
     link_rows.recompute_totals(call.conn, plan.deals_with_new_terms(), names)
@@ -163,6 +164,7 @@ def apply_update(call: Call, entity: str, drafts: list[Draft], targets: dict) ->
     changes.touch(("deal", i) for i in repriced)
     changes.snapshot()
     _write_values(call, entity, drafts, targets)
+    custom_values.write(call, entity, drafts, created=False)
     plan.apply(call.conn)
     link_rows.recompute_totals(call.conn, plan.deals_with_new_terms() | repriced, changes.names("deal"))
     changes.finish()

@@ -1,0 +1,180 @@
+"""Custom column definitions: the ten types, loading a company's columns, and the column DTO.
+
+TYPES[type] -> ColumnType(suffix, slug, example)     one row per column type (docs/custom-columns.md)
+load_columns(conn, company_id, entity)            -> [Column, ...] ordered by label, then id
+column_out(column)                                  -> the `CustomColumn` output shape
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from dataclasses import dataclass, field
+from typing import Any
+
+import msgspec
+from msgspec import UNSET, UnsetType
+
+
+@dataclass(frozen=True)
+class ColumnType:
+    name: str  # API type: "dateRange"
+    suffix: str  # tool suffix: "date_range"
+    example: str  # one accepted value, for hints
+
+    @property
+    def slug(self) -> str:
+        """REST path segment: `date-range`."""
+        return self.suffix.replace("_", "-")
+
+    @property
+    def update_tool(self) -> str:
+        return f"update_{self.suffix}_custom_column"
+
+
+TYPES: dict[str, ColumnType] = {
+    t.name: t
+    for t in (
+        ColumnType("plain", "plain", '"Berlin office"'),
+        ColumnType("date", "date", '"2026-01-05"'),
+        ColumnType("dateTime", "datetime", '"2026-01-05T09:00:00Z"'),
+        ColumnType("dateRange", "date_range", '"2026-01-05,2026-01-09"'),
+        ColumnType("dateTimeRange", "datetime_range", '"2026-01-05T09:00:00Z,2026-01-05T17:30:00Z"'),
+        ColumnType("currency", "currency", '"19.99" (or the number 19.99)'),
+        ColumnType("singleSelect", "single_select", "an option's value or label"),
+        ColumnType("link", "link", '"https://example.com"'),
+        ColumnType("email", "email", '"ada@example.com"'),
+        ColumnType("phone", "phone", '"+4930123456"'),
+    )
+}
+BY_SUFFIX = {t.suffix: t for t in TYPES.values()}
+MULTI_TYPES = ("link", "email", "phone")
+DATE_TYPES = ("date", "dateTime", "dateRange", "dateTimeRange")
+MAX_COLUMNS = 100
+
+
+@dataclass(frozen=True)
+class Option:
+    value: str
+    label: str
+    color: str
+    is_default: bool
+    index: int
+    rank: int
+
+
+@dataclass(frozen=True)
+class Column:
+    id: str
+    entity_type: str
+    type: str
+    label: str
+    settings: dict[str, Any]  # the options of every type but singleSelect
+    created_at: str
+    updated_at: str
+    options: tuple[Option, ...] = field(default=())  # singleSelect only, in display order
+
+    def describe(self) -> str:
+        """`label (id, type)`: how a column is written in every message."""
+        return f"{self.label} ({self.id}, {self.type})"
+
+    @property
+    def default(self) -> Option | None:
+        return next((o for o in self.options if o.is_default), None)
+
+    @property
+    def multiple(self) -> bool:
+        return bool(self.settings.get("allowMultiple"))
+
+
+_SELECT = (
+    "SELECT id, entity_type, type, label, options, created_at, updated_at FROM custom_column"
+    " WHERE company_id = ?"
+)
+_ORDER = " ORDER BY label_key, id"
+
+
+def _columns(conn: sqlite3.Connection, sql: str, params: list[Any]) -> list[Column]:
+    rows = conn.execute(sql, params).fetchall()
+    selects = [r[0] for r in rows if r[2] == "singleSelect"]
+    options: dict[str, list[Option]] = {}
+    if selects:
+        for row in conn.execute(
+            "SELECT column_id, id, label, color, is_default, position, rank FROM custom_option"
+            " WHERE column_id IN (SELECT value FROM json_each(?)) ORDER BY column_id, rank",
+            (json.dumps(selects),),
+        ):
+            options.setdefault(row[0], []).append(
+                Option(row[1], row[2], row[3], bool(row[4]), row[5], row[6])
+            )
+    return [
+        Column(r[0], r[1], r[2], r[3], json.loads(r[4]), r[5], r[6], tuple(options.get(r[0], ())))
+        for r in rows
+    ]
+
+
+def load_columns(conn: sqlite3.Connection, company_id: str, entity: str | None = None) -> list[Column]:
+    """A company's columns (of one entity type, or all), ordered by label, case-insensitive, then id."""
+    if entity is None:
+        return _columns(conn, _SELECT + _ORDER, [company_id])
+    return _columns(conn, _SELECT + " AND entity_type = ?" + _ORDER, [company_id, entity])
+
+
+def load_column(conn: sqlite3.Connection, company_id: str, column_id: str) -> Column | None:
+    found = _columns(conn, _SELECT + " AND id = ?", [company_id, column_id])
+    return found[0] if found else None
+
+
+def listing(columns: list[Column]) -> str:
+    return "; ".join(c.describe() for c in columns) or "none yet"
+
+
+# ---- the output shape -----------------------------------------------------------------------------
+
+
+class OptionOut(msgspec.Struct):
+    value: str
+    label: str
+    color: str
+    isDefault: bool
+    index: int
+
+
+class ColumnOptions(msgspec.Struct, omit_defaults=True):
+    """Per type: date types {displayFormat?}; currency {currency}; singleSelect {options};
+    link/email/phone {color, allowMultiple}; plain {}."""
+
+    displayFormat: str | UnsetType = UNSET
+    currency: str | UnsetType = UNSET
+    color: str | UnsetType = UNSET
+    allowMultiple: bool | UnsetType = UNSET
+    options: list[OptionOut] | UnsetType = UNSET
+
+
+class CustomColumn(msgspec.Struct):
+    id: str
+    label: str
+    entityType: str
+    type: str
+    options: ColumnOptions
+    updateTool: str
+    createdAt: str
+    updatedAt: str
+
+
+def column_out(column: Column) -> CustomColumn:
+    options = ColumnOptions(**column.settings)
+    if column.type == "singleSelect":
+        options.options = [
+            OptionOut(o.value, o.label, o.color, o.is_default, o.index) for o in column.options
+        ]
+    return CustomColumn(
+        column.id,
+        column.label,
+        column.entity_type,
+        column.type,
+        options,
+        TYPES[column.type].update_tool,
+        column.created_at,
+        column.updated_at,
+    )
