@@ -6,7 +6,6 @@ import re
 from collections import Counter
 from typing import Any
 
-import msgspec
 from msgspec import inspect as mi
 from starlette.requests import Request
 
@@ -17,8 +16,6 @@ from customermates.nearest import closest
 from customermates.rest.plan import Plan, bare
 from customermates.rest.route import Route
 from customermates.validation import check, is_uuid, json_type
-
-_decode = msgspec.json.Decoder().decode
 
 
 async def json_object(request: Request, writes: bool = True) -> dict[str, Any]:
