@@ -12,8 +12,8 @@ from customermates.ids import new_id
 
 _INSERT = (
     "INSERT INTO audit_log (id, company_id, occurred_at, actor_user_id, api_key_id, source, operation,"
-    " entity_type, entity_id, event, changes, snapshot, oauth_client_id)"
-    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    " entity_type, entity_id, event, changes, snapshot, oauth_client_id, undo_of)"
+    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 )
 _encode = msgspec.json.Encoder().encode
 
@@ -38,6 +38,7 @@ class AuditEvent:
     changes: dict[str, Any] | None = None
     snapshot: dict[str, Any] | None = None
     id: str = field(default_factory=new_id)
+    undo_of: str | None = None  # the event this one takes back (an undo's events only)
 
 
 def write_events(conn: sqlite3.Connection, actor: Actor, occurred_at: str, events: list[AuditEvent]) -> None:
@@ -59,6 +60,7 @@ def write_events(conn: sqlite3.Connection, actor: Actor, occurred_at: str, event
                 None if e.changes is None else _encode(e.changes).decode(),
                 None if e.snapshot is None else _encode(e.snapshot).decode(),
                 actor.oauth_client_id,
+                e.undo_of,
             )
             for e in events
         ],

@@ -19,12 +19,14 @@ class Call:
     now: str
     origin: str | None = None
     events: list[AuditEvent] = field(default_factory=list)
+    undo_of: str | None = None  # while an undo takes back one event, the events it records name it
+    dry_run: bool = False  # set by a handler asked for a dry run: the call is rolled back (rehearsal.py)
 
     @property
     def company_id(self) -> str:
         return self.principal.company_id
 
     def event(self, entity_type: str, entity_id: str, event: str, changes=None, snapshot=None) -> AuditEvent:
-        recorded = AuditEvent(entity_type, entity_id, event, changes, snapshot)
+        recorded = AuditEvent(entity_type, entity_id, event, changes, snapshot, undo_of=self.undo_of)
         self.events.append(recorded)
         return recorded

@@ -154,9 +154,31 @@ def cmd_stdio(args: argparse.Namespace) -> None:
 
     key = args.api_key or os.environ.get("CUSTOMERMATES_API_KEY")
     toolsets = frozenset(t.strip() for t in args.toolsets.split(",") if t.strip()) if args.toolsets else None
-    code = serve_stdio(config.db_path(args.db), key, toolsets, args.read_only)
+    code = serve_stdio(config.db_path(args.db), key, toolsets, args.read_only, args.dry_run)
     if code:
         raise SystemExit(code)
+
+
+def cmd_undo(args: argparse.Namespace) -> int:
+    from datetime import UTC, datetime
+
+    from customermates import undo_command as u
+    from customermates.errors import Rehearsed, ToolError
+
+    now = datetime.now(UTC)
+    since = u.moment(args.since, "--since", now)
+    until = u.moment(args.until, "--until", now, upper=True) if args.until else None
+    try:
+        done = transact(args, u.undo_window, args.email, args.key, since, until, args.dry_run)
+    except Rehearsed as rehearsal:
+        print("\n".join([*rehearsal.result["lines"], rehearsal.result["message"]]))
+        return 0
+    except ToolError as error:
+        print("\n".join(u.conflicts(error)))
+        print(f"error: {error.message}", file=sys.stderr)
+        return 1
+    print("\n".join([*done.lines, done.summary]))
+    return 0
 
 
 def cmd_backup(args: argparse.Namespace) -> None:
@@ -226,7 +248,18 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--api-key")
     p.add_argument("--toolsets")
     p.add_argument("--read-only", action="store_true")
+    p.add_argument("--dry-run", action="store_true", help="a rehearsal: every write is rolled back")
     p.set_defaults(run=cmd_stdio)
+
+    p = sub.add_parser("undo", parents=[db], help="take back what a user's keys changed in a time window")
+    p.add_argument("--email", required=True)
+    which = p.add_mutually_exclusive_group(required=True)
+    which.add_argument("--key", help="the key's name")
+    which.add_argument("--all-keys", action="store_true")
+    p.add_argument("--since", required=True, help="a duration ago (2h, 30m, 1d) or a date/datetime")
+    p.add_argument("--until", help="a duration ago or a date/datetime (default: now)")
+    p.add_argument("--dry-run", action="store_true", help="show what would be undone; change nothing")
+    p.set_defaults(run=cmd_undo)
 
     p = sub.add_parser("backup", parents=[db], help="write a consistent copy of the database")
     p.add_argument("--out", required=True)
@@ -240,7 +273,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     args = parser().parse_args(argv)
     try:
-        args.run(args)
+        code = args.run(args)
     except (CommandError, acc.AccountError, StorageError, config.SettingError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
@@ -252,4 +285,4 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     except KeyboardInterrupt:
         return 130
-    return 0
+    return code or 0

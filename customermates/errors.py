@@ -23,6 +23,7 @@ The other exceptions stay inside the server and each ends as one of the answers 
     BadValue      -> one Issue of invalid_input  Failed     -> the failed call's own outcome
     KeyRefused    -> stdio: INVALID_REQUEST, then exit
     Disconnected  -> no answer; one short log line
+    Rehearsed     -> a dry run's success result, after its transaction rolled back
     StorageError, AccountError, CommandError -> the command line: one line on stderr, exit status 1
 """
 
@@ -214,3 +215,11 @@ class AccountError(Exception):
 
 class CommandError(Exception):
     """A failed command-line action: printed as one line on stderr, exit status 1."""
+
+
+class Rehearsed(Exception):
+    """A dry run finished: raised out of the transaction so that it rolls back; carries the result."""
+
+    def __init__(self, result: dict[str, Any]):
+        super().__init__("dry run")
+        self.result = result

@@ -36,6 +36,7 @@ TAGS = {
     "Custom columns": "Typed custom fields per entity type.",
     "Company": "The caller's company and its roles.",
     "Users": "The caller and their teammates.",
+    "Changes": "What keys changed in the records, and taking it back.",
     "Tools": "Every registry tool at POST /api/v1/tools/<name>, with its MCP arguments as the body.",
     "Meta": "The API description and the health check; no key needed.",
 }

@@ -30,11 +30,12 @@ from customermates import toon
 from customermates.audit import Actor, write_events
 from customermates.auth import UNAUTHORIZED, Caller, Principal
 from customermates.call import Call
-from customermates.errors import ToolError, forbidden
+from customermates.errors import Rehearsed, ToolError, forbidden
 from customermates.ids import new_id, now_iso
 from customermates.jsonschema import tool_schema
 from customermates.nearest import closest, ranked
 from customermates.permissions import CRM_RESOURCES, read_groups
+from customermates.rehearsal import rehearsed
 from customermates.rest.plan import Plan, plan
 from customermates.rest.route import Route
 from customermates.store.database import in_transaction
@@ -108,6 +109,8 @@ CATALOG = [
     "search",
     "fetch",
     "get_entity_history",
+    "list_changes",
+    "undo_changes",
 ]
 TOOLSETS = ("core", "custom_columns", "widgets", "webhooks", "account")
 
@@ -284,19 +287,25 @@ class Registry:
         read_only_url: bool = False,
         correlation_id: str | None = None,
         finish: Finish | None = None,
+        dry_run: bool = False,
     ) -> Outcome:
         """Run one tool call end to end in one database hop; errors come back as outcomes, never raised.
 
         A `Caller` is authenticated inside the tool's own transaction. `finish(call, output)` runs in
         that transaction too, after the handler; its result is `Outcome.extra`. `correlation_id` names
         an unexpected failure in the log and the result; HTTP passes its X-Request-Id so the two match.
+        `dry_run` (a rehearsal connection) rolls every write back and answers what it would have done.
         """
         try:
             tool = self.lookup(name, toolsets)
             typed = check(args, tool.input, writes=not tool.read_only)
             run = db.read if tool.read_only else db.write
-            output, extra = await run(_execute, tool, typed, caller, read_only_url, origin, finish)
+            output, extra = await run(
+                _execute, tool, typed, caller, read_only_url, origin, finish, None, dry_run
+            )
             return success(tool, output, extra)
+        except Rehearsed as done:
+            return success(tool, done.result)
         except ToolError as error:
             return failure(error)
         except Exception:
@@ -347,6 +356,7 @@ def _execute(
     origin: str | None,
     finish: Finish | None,
     now: str | None = None,
+    dry_run: bool = False,
 ) -> tuple[Any, Any]:
     principal = caller.verify(conn) if isinstance(caller, Caller) else caller
     if principal is None:
@@ -354,6 +364,8 @@ def _execute(
     authorize(tool, args, principal, read_only_url)
     call = Call(principal, conn, tool.name, now or now_iso(), origin)
     output = tool.handler(call, args)
+    if not tool.read_only and (dry_run or call.dry_run):
+        raise Rehearsed(rehearsed(call, output))  # the transaction rolls back: nothing is stored
     if call.events:
         actor = Actor(
             principal.company_id,

@@ -233,7 +233,7 @@ def test_declarations_are_lean_read_only_and_in_core():
 
 def test_listed_in_catalog_order_after_the_account_tools(http):
     names = [t["name"] for t in rpc(http, "tools/list").json()["result"]["tools"]]
-    assert names[-3:] == ["search", "fetch", "get_entity_history"]
+    assert names[-5:] == ["search", "fetch", "get_entity_history", "list_changes", "undo_changes"]
 
 
 def test_rest_reaches_the_extensions_through_the_tools_route(http, crm):

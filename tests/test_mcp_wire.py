@@ -63,7 +63,8 @@ CORE_TOOLS = [
 ]
 # Built today, in catalog order. A new tool may join any list without breaking the tests below,
 # which check these tools are present, in this order, and that the URL options filter correctly.
-ALL_TOOLS = [*CORE_TOOLS, *ACCOUNT_TOOLS]
+UNDO_TOOLS = ["list_changes", "undo_changes"]  # toolset core, after the catalog's tools
+ALL_TOOLS = [*CORE_TOOLS, *ACCOUNT_TOOLS, *UNDO_TOOLS]
 READ_TOOLS = [*CORE_READ_TOOLS, *ACCOUNT_READ_TOOLS]
 
 

@@ -21,11 +21,23 @@ from customermates.validation import require_some
 FORMATS = ("numericalLong", "numericalShort", "descriptiveShort", "descriptiveLong", "relative")
 COLORS = ("default", "secondary", "destructive", "success", "warning", "info")
 # Enum values are in the schema; prose does not repeat them (lean catalogue rule).
-EntityTypeIn = Annotated[Literal[ENTITY_TYPES], Meta(description="Whose column.")]  # type: ignore[valid-type]
+EntityTypeIn = Annotated[
+    Literal[ENTITY_TYPES],  # type: ignore[valid-type]  # a Literal over a tuple: mypy cannot read its values
+    Meta(description="Whose column."),
+]
 Label = Annotated[str, Meta(min_length=1, max_length=100, description="Unique per type.")]
-DisplayFormat = Annotated[Literal[FORMATS], Meta(description="UI hint; values stay ISO.")]  # type: ignore[valid-type]
-CurrencyIn = Annotated[Literal[CURRENCIES], Meta(description="No conversion.")]  # type: ignore[valid-type]
-Color = Annotated[Literal[COLORS], Meta(description="Chip color.")]  # type: ignore[valid-type]
+DisplayFormat = Annotated[
+    Literal[FORMATS],  # type: ignore[valid-type]  # a Literal over a tuple: mypy cannot read its values
+    Meta(description="UI hint; values stay ISO."),
+]
+CurrencyIn = Annotated[
+    Literal[CURRENCIES],  # type: ignore[valid-type]  # a Literal over a tuple: mypy cannot read its values
+    Meta(description="No conversion."),
+]
+Color = Annotated[
+    Literal[COLORS],  # type: ignore[valid-type]  # a Literal over a tuple: mypy cannot read its values
+    Meta(description="Chip color."),
+]
 AllowMultiple = Annotated[bool, Meta(description="Comma-separated values.")]
 ColumnId = Annotated[Id, Meta(description="From list_custom_columns.")]
 
@@ -66,13 +78,17 @@ FIELDS: dict[str, tuple[str, list[tuple], list[tuple]]] = {
 }
 
 
+# A msgspec.defstruct field: (name, type) or (name, type, default).
+Field = tuple[str, Any] | tuple[str, Any, Any]
+
+
 def _name(suffix: str) -> str:
     return "".join(part.title() for part in suffix.split("_"))
 
 
 def _create_input(suffix: str) -> type:
     _, required, optional = FIELDS[suffix]
-    fields = [("entityType", EntityTypeIn), ("label", Label), *required]
+    fields: list[Field] = [("entityType", EntityTypeIn), ("label", Label), *required]
     fields += [(name, t | UnsetType, UNSET) for name, t in optional]
     return msgspec.defstruct(f"Create{_name(suffix)}ColumnInput", fields, bases=(Input,), module=__name__)
 
@@ -80,7 +96,7 @@ def _create_input(suffix: str) -> type:
 def _update_input(suffix: str) -> type:
     kind, required, optional = FIELDS[suffix]
     shared = [(n, OptionsUpdate if n == "options" else t) for n, t in required + optional]
-    fields = [("id", ColumnId), ("label", Label | UnsetType, UNSET)]
+    fields: list[Field] = [("id", ColumnId), ("label", Label | UnsetType, UNSET)]
     fields += [(name, t | UnsetType, UNSET) for name, t in shared]
     hints = {
         "type": "type cannot change: create a new column.",
@@ -126,9 +142,9 @@ class ColumnDeleted(msgspec.Struct):
 
 
 class ListInput(Input):
-    entityType: (
+    entityType: (  # type: ignore[valid-type]  # a Literal over a tuple: mypy cannot read its values
         Annotated[Literal[ENTITY_TYPES], Meta(description="Only this type's columns.")] | UnsetType
-    ) = UNSET  # type: ignore[valid-type]
+    ) = UNSET
 
 
 class DeleteInput(Input):
@@ -169,8 +185,17 @@ def _update(name: str, title: str, suffix: str, text: str = "") -> Tool:
         return column_admin.update(call, kind, args)
 
     output = SelectUpdated if kind == "singleSelect" else ColumnResult
-    return Tool(name, title, f"{UPDATE} {text}".strip(), _update_input(suffix), output, handler, "custom_columns",
-                idempotent=True, rest=(route,))  # fmt: skip
+    return Tool(
+        name,
+        title,
+        f"{UPDATE} {text}".strip(),
+        _update_input(suffix),
+        output,
+        handler,
+        "custom_columns",
+        idempotent=True,
+        rest=(route,),
+    )
 
 
 def list_custom_columns(call: Call, args: ListInput) -> dict[str, Any]:

@@ -16,6 +16,7 @@ from msgspec import Meta
 
 from customermates.call import Call
 from customermates.crm import queries as q
+from customermates.crm.history import Via
 from customermates.crm.inputs import EntityType
 from customermates.crm.loading import display_name_of, load_records
 from customermates.crm.model import ENTITY_TYPES, PLURAL, RELATIONS, visible_ids
@@ -208,11 +209,6 @@ class HistoryInput(Input):
     pageSize: PageSize = 10
 
 
-class Via(msgspec.Struct):
-    source: str
-    keyName: str | None
-
-
 class HistoryEvent(msgspec.Struct):
     id: str
     event: str
@@ -233,7 +229,7 @@ class HistoryPage(msgspec.Struct):
 
 
 _EVENTS = """
-SELECT a.id, a.event, a.occurred_at, a.actor_user_id, a.operation, a.source, k.name, a.changes
+SELECT a.id, a.event, a.occurred_at, a.actor_user_id, a.operation, a.source, k.name, a.changes, a.undone_by
 FROM audit_log a LEFT JOIN api_key k ON k.id = a.api_key_id
 WHERE a.company_id = ? AND a.entity_id = ? AND a.entity_type = ?
 ORDER BY a.occurred_at DESC, a.rowid DESC LIMIT ? OFFSET ?
@@ -250,7 +246,7 @@ def get_entity_history(call: Call, args: HistoryInput) -> HistoryPage:
         raise not_found([("$.id", args.entity, args.id)], "filter_entity or search_all_entities")
     rows = call.conn.execute(_EVENTS, (*key, args.pageSize, (args.page - 1) * args.pageSize))
     items = [
-        HistoryEvent(r[0], r[1], r[2], r[3], r[4], Via(r[5], r[6]), json.loads(r[7]) if r[7] else None, None)
+        HistoryEvent(r[0], r[1], r[2], r[3], r[4], Via(r[5], r[6]), json.loads(r[7]) if r[7] else None, r[8])
         for r in rows
     ]
     return HistoryPage(items, total, args.page, args.pageSize, total_pages(total, args.pageSize))

@@ -165,6 +165,14 @@ def _write_options(call: Call, column_id: str, rows: list[dict[str, Any]]) -> No
     )
 
 
+def _written(call: Call, column_id: str) -> Column:
+    """The column this call just wrote; read back inside the same transaction, so it is there."""
+    column = load_column(call.conn, call.company_id, column_id)
+    if column is None:
+        raise RuntimeError(f"custom column {column_id} vanished inside the transaction that wrote it")
+    return column
+
+
 def _backfill(call: Call, column: Column) -> int:
     """Give the default option to every record of the type that has no value (one statement)."""
     default = column.default
@@ -202,18 +210,33 @@ def create(call: Call, kind: str, args: Any) -> dict[str, Any]:
         (call.company_id, entity),
     ).fetchone()[0]
     if count >= MAX_COLUMNS:
-        raise invalid([Issue("$.entityType", f"{entity} already has {MAX_COLUMNS} custom columns, the limit", "Delete an unused column first (delete_custom_column).")], "the column")  # fmt: skip
+        full = Issue(
+            "$.entityType",
+            f"{entity} already has {MAX_COLUMNS} custom columns, the limit",
+            "Delete an unused column first (delete_custom_column).",
+        )
+        raise invalid([full], "the column")
     base = {k: v for k, v in CREATE_DEFAULTS.items() if k in SETTINGS[kind]}
     settings = _settings(kind, args, base)
     column_id = new_id()
     call.conn.execute(
         "INSERT INTO custom_column (id, company_id, entity_type, type, label, label_key, options, created_at,"
         " updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        (column_id, call.company_id, entity, kind, args.label, args.label.casefold(), json.dumps(settings), call.now, call.now),
-    )  # fmt: skip
+        (
+            column_id,
+            call.company_id,
+            entity,
+            kind,
+            args.label,
+            args.label.casefold(),
+            json.dumps(settings),
+            call.now,
+            call.now,
+        ),
+    )
     if rows:
         _write_options(call, column_id, rows)
-    column = load_column(call.conn, call.company_id, column_id)
+    column = _written(call, column_id)
     item = column_out(column)
     snapshot = _dto(item)
     backfilled = _backfill(call, column)
@@ -221,7 +244,7 @@ def create(call: Call, kind: str, args: Any) -> dict[str, Any]:
     message = f'Created {kind} column "{args.label}" on {entity}.'
     out: dict[str, Any] = {"item": item, "message": message}
     if kind == "singleSelect":
-        if backfilled:
+        if backfilled and column.default is not None:  # only a default option backfills
             event.changes = {"values": {"backfilled": backfilled}}
             out["message"] = (
                 message[:-1] + f'; {_records(backfilled, entity)} got the default "{column.default.label}".'
@@ -293,12 +316,12 @@ def update(call: Call, kind: str, args: Any) -> dict[str, Any]:
     counts = {"remapped": 0, "cleared": 0, "backfilled": 0}
     if rows is not None:
         counts = _replace_options(call, column, rows)
-    after_column = load_column(call.conn, call.company_id, column.id)
+    after_column = _written(call, column.id)
     after = _dto(column_out(after_column))
     changes = diff(before, after)
     if changes:
         call.conn.execute("UPDATE custom_column SET updated_at = ? WHERE id = ?", (call.now, column.id))
-        after_column = load_column(call.conn, call.company_id, column.id)
+        after_column = _written(call, column.id)
     moved = {k: v for k, v in counts.items() if v}
     if changes or moved:
         call.event(
@@ -353,7 +376,7 @@ def _replace_options(call: Call, column: Column, rows: list[dict[str, Any]]) -> 
     backfilled = 0
     old_default = column.default.value if column.default else None
     if default is not None and default["value"] != old_default:
-        backfilled = _backfill(call, load_column(conn, call.company_id, column.id))
+        backfilled = _backfill(call, _written(call, column.id))
     return {"remapped": remapped, "cleared": cleared, "backfilled": backfilled}
 
 

@@ -20,7 +20,7 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Any
 
-from customermates.crm.columns import TYPES, Column, load_columns
+from customermates.crm.columns import TYPES, Column, Option, load_columns
 from customermates.errors import Issue
 
 if TYPE_CHECKING:
@@ -290,15 +290,17 @@ def write(call: Call, entity: str, drafts: list, created: bool) -> None:
     columns = {c.id: c for c in load_columns(call.conn, call.company_id, entity)}
     if not columns:
         return
-    defaults = [c for c in columns.values() if c.type == "singleSelect" and c.default] if created else []
-    upserts, clears = [], []
+    defaults: dict[str, Option] = {}
+    if created:
+        defaults = {c.id: c.default for c in columns.values() if c.type == "singleSelect" and c.default}
+    # (record_id, column_id, company_id, value, sort_key, end_key)
+    upserts: list[tuple[str, str, str, str, Any, str | None]] = []
+    clears: list[tuple[str, str]] = []
     for d in drafts:
         given = {item.columnId: item.value for item in (d.custom or [])}
-        for column in defaults:
-            if column.id not in given:
-                upserts.append(
-                    (d.id, column.id, call.company_id, column.default.value, column.default.rank, None)
-                )
+        for column_id, option in defaults.items():
+            if column_id not in given:
+                upserts.append((d.id, column_id, call.company_id, option.value, option.rank, None))
         for column_id, raw in given.items():
             stored = parse(columns[column_id], raw)
             if stored is None:

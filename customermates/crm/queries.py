@@ -522,13 +522,12 @@ def custom_sizes(
     return sizes
 
 
-def _custom_lead(
-    checked: Checked, sizes: dict[int, int], ctx: fl.Scope
-) -> tuple[Rule, str, list[Any]] | None:
-    """The narrowing custom rule with the fewest matches, as `(SELECT record_id AS id …)`."""
-    if not sizes:
-        return None
-    index = min(sizes, key=sizes.get)
+def _custom_lead(checked: Checked, sizes: dict[int, int], ctx: fl.Scope) -> tuple[Rule, str, list[Any]]:
+    """The narrowing custom rule with the fewest matches, as `(SELECT record_id AS id …)`.
+
+    `sizes` is not empty: callers check first.
+    """
+    index = min(sizes, key=sizes.__getitem__)
     rule = next(r for r in checked.rules if r.index == index)
     sql, params = values_sql(rule.field, rule.op, rule.value, ctx)
     return rule, f"(SELECT v.record_id AS id FROM {sql})", params
@@ -571,15 +570,15 @@ def _lead(
     if checked.terms.tokens:
         match, params = match_sql(entity, checked.terms)
         return f"({match}) m CROSS JOIN {entity} e ON e.seq = m.seq", params, None
-    custom = _custom_lead(checked, {i: n for i, n in (sizes or {}).items() if n <= LEAD_MAX}, ctx)
-    if custom is not None:
-        rule, lead, params = custom
+    few = {i: n for i, n in (sizes or {}).items() if n <= LEAD_MAX}
+    if few:
+        rule, lead, params = _custom_lead(checked, few, ctx)
         return f"{lead} d CROSS JOIN {entity} e ON e.id = d.id", params, rule
     for rule in checked.rules:
-        lead = rule.field.kind.source(rule.field, rule.op, rule.value, ctx)
-        if lead is not None:
-            join = f"({lead.sql}) d CROSS JOIN {entity} e ON e.{lead.column} = d.{lead.column}"
-            return join, lead.params, rule if lead.exact else None
+        indexed = rule.field.kind.source(rule.field, rule.op, rule.value, ctx)
+        if indexed is not None:
+            join = f"({indexed.sql}) d CROSS JOIN {entity} e ON e.{indexed.column} = d.{indexed.column}"
+            return join, indexed.params, rule if indexed.exact else None
     if not principal.reads_all(PLURAL[entity]):
         own = f"(SELECT left_id AS id FROM link_{entity}_user WHERE right_id = ?) d"
         return f"{own} CROSS JOIN {entity} e ON e.id = d.id", [principal.user_id], None

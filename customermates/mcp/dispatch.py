@@ -11,7 +11,7 @@ import logging
 from dataclasses import dataclass, field
 from typing import Any
 
-from customermates import __version__
+from customermates import __version__, rehearsal
 from customermates.auth import Caller, Principal
 from customermates.errors import (  # noqa: F401  the JSON-RPC codes, re-exported for the transports
     HEADER_MISMATCH,
@@ -52,6 +52,7 @@ class Context:
     origin: str | None = None
     toolsets: frozenset[str] | None = None
     read_only_url: bool = False
+    dry_run: bool = False  # a rehearsal connection: every write is rolled back (rehearsal.py)
     version: str = "2025-03-26"
     correlation_id: str | None = None  # names an unexpected failure; HTTP passes its X-Request-Id
     extra: dict[str, Any] = field(default_factory=dict)
@@ -123,6 +124,11 @@ def _not_found(method: str, at_modern: bool) -> str:
     return f"Method not found: {method}"
 
 
+def _instructions(ctx: Context) -> str:
+    """The server's instructions; a rehearsal connection says so."""
+    return INSTRUCTIONS + (rehearsal.INSTRUCTIONS if ctx.dry_run else "")
+
+
 async def initialize(ident: Any, params: dict[str, Any], ctx: Context) -> dict[str, Any]:
     requested = params.get("protocolVersion")
     version = requested if requested in HANDSHAKE_VERSIONS else LATEST_HANDSHAKE
@@ -132,7 +138,7 @@ async def initialize(ident: Any, params: dict[str, Any], ctx: Context) -> dict[s
             "protocolVersion": version,
             "capabilities": CAPABILITIES,
             "serverInfo": SERVER_INFO,
-            "instructions": INSTRUCTIONS,
+            "instructions": _instructions(ctx),
         },
     )
 
@@ -160,6 +166,7 @@ async def tools_call(ident: Any, params: dict[str, Any], ctx: Context) -> dict[s
         toolsets=ctx.toolsets,
         read_only_url=ctx.read_only_url,
         correlation_id=ctx.correlation_id,
+        dry_run=ctx.dry_run,
     )
     content = [{"type": "text", "text": outcome.text}]
     if outcome.is_error:
@@ -200,7 +207,11 @@ async def resource_templates(ident: Any, params: dict[str, Any], ctx: Context) -
 async def discover(ident: Any, params: dict[str, Any], ctx: Context) -> dict[str, Any]:
     return result(
         ident,
-        {"supportedVersions": SUPPORTED_VERSIONS, "capabilities": CAPABILITIES, "instructions": INSTRUCTIONS},
+        {
+            "supportedVersions": SUPPORTED_VERSIONS,
+            "capabilities": CAPABILITIES,
+            "instructions": _instructions(ctx),
+        },
     )
 
 

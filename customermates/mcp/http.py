@@ -55,8 +55,8 @@ def _bad_option(name: str, message: str, hint: str) -> Response:
     return error_response("invalid_input", f"{message} {hint}", issues=[Issue(name, message, hint)])
 
 
-def _url_options(request: Request) -> tuple[frozenset[str] | None, bool] | Response:
-    """`toolsets` and `readonly` query parameters, or a 400 naming the valid values."""
+def _url_options(request: Request) -> tuple[frozenset[str] | None, bool, bool] | Response:
+    """`toolsets`, `readonly` and `dryrun` query parameters, or a 400 naming the valid values."""
     toolsets = None
     given = request.query_params.getlist("toolsets")
     if given:
@@ -71,7 +71,10 @@ def _url_options(request: Request) -> tuple[frozenset[str] | None, bool] | Respo
         return _bad_option(
             "readonly", f"readonly={readonly!r} is not allowed.", "Use readonly=1 or readonly=0."
         )
-    return toolsets, readonly == "1"
+    dryrun = request.query_params.get("dryrun", "0")
+    if dryrun not in ("0", "1"):
+        return _bad_option("dryrun", f"dryrun={dryrun!r} is not allowed.", "Use dryrun=1 or dryrun=0.")
+    return toolsets, readonly == "1", dryrun == "1"
 
 
 async def endpoint(request: Request) -> Response:
@@ -106,7 +109,7 @@ async def endpoint(request: Request) -> Response:
 
 
 async def _classified(
-    request: Request, message: Any, options: tuple[frozenset[str] | None, bool]
+    request: Request, message: Any, options: tuple[frozenset[str] | None, bool, bool]
 ) -> Response:
     """Apply the version table, then the batch or single-message rules."""
     header = request.headers.get("mcp-protocol-version")
@@ -129,6 +132,7 @@ async def _classified(
         origin=str(request.base_url).rstrip("/"),
         toolsets=options[0],
         read_only_url=options[1],
+        dry_run=options[2],
         version=header or BATCH_VERSION,  # PROTOCOL.md: without the header a request counts as 2025-03-26
         correlation_id=request.state.request_id,
     )

@@ -51,7 +51,9 @@ FLUSH_SECONDS = 30
 _UNPARSABLE = object()
 
 
-def serve_stdio(db_path: Path, key: str | None, toolsets: frozenset[str] | None, read_only: bool) -> int:
+def serve_stdio(
+    db_path: Path, key: str | None, toolsets: frozenset[str] | None, read_only: bool, dry_run: bool = False
+) -> int:
     """Serve until stdin closes (0), the key stops working (1), or the start is refused (1 or 2)."""
     if toolsets is not None and (not toolsets or toolsets - set(TOOLSETS)):
         unknown = ", ".join(sorted(toolsets - set(TOOLSETS))) or "(empty)"
@@ -69,7 +71,7 @@ def serve_stdio(db_path: Path, key: str | None, toolsets: frozenset[str] | None,
     # The protocol owns the real stdout; a stray print anywhere must land on stderr instead.
     out, sys.stdout = sys.stdout.buffer, sys.stderr
     try:
-        session = Session(key, toolsets, read_only, out)
+        session = Session(key, toolsets, read_only, out, dry_run)
         return anyio.run(session.serve, db_path)
     finally:
         sys.stdout = sys.__stdout__
@@ -86,6 +88,7 @@ class Session:
     toolsets: frozenset[str] | None
     read_only: bool
     out: BinaryIO
+    dry_run: bool = False  # `--dry-run`: a rehearsal session, every write rolled back
     db: Any = None
     last_used: LastUsed = field(default_factory=LastUsed)
     pending: set[Any] = field(default_factory=set)
@@ -217,6 +220,7 @@ class Session:
             REGISTRY,
             toolsets=self.toolsets,
             read_only_url=self.read_only,
+            dry_run=self.dry_run,
             version=modern.MODERN if modern.has_envelope(message) else "2025-03-26",
         )
 
