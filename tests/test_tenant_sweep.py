@@ -116,7 +116,8 @@ def world(tmp_path_factory):
     for entity in ENTITIES:
         made = other.call(f"create_{entity}s", minimal(schemas[f"create_{entity}s"], (), ""))
         ids[entity] = made["items"][0]["id"]
-    ids["widget"] = _id_of(other.call("create_widget", minimal(schemas["create_widget"], (), "")))
+    widget = minimal(schemas["create_widget"], (), "") | {"groupByType": "none"}
+    ids["widget"] = _id_of(other.call("create_widget", widget))
     for tool, schema in schemas.items():  # one custom column of every type
         if tool.startswith("create_") and tool.endswith("_custom_column"):
             made = other.call(tool, minimal(schema, (), "") | {"label": tool})
@@ -169,6 +170,10 @@ def test_another_companys_id_is_a_random_id(world, name, slot, entity):
     extra = {"entity": entity} if entity else {}
     if entity and "relation" in schema["properties"]:
         extra["relation"] = RELATION[entity]
+    if slot[-1] == "groupByCustomColumnId":  # a widget grouped by a column names the column
+        extra["groupByType"] = "customColumn"
+    elif "groupByType" in schema["properties"]:
+        extra["groupByType"] = "none"
     probe = minimal(schema, slot, "") | extra
     kind = kind_of(name, slot, probe)
     if kind is None:
