@@ -29,6 +29,7 @@ from customermates.registry import Registry
 from customermates.rest.routing import EXCEPTION_HANDLERS, routes
 from customermates.store import Database, connect
 from customermates.store.migrations import migrate
+from customermates.webhooks import worker as webhook_worker
 
 log = logging.getLogger("customermates.app")
 
@@ -194,7 +195,10 @@ def create_app(
         try:
             async with anyio.create_task_group() as tasks:
                 tasks.start_soon(_flush_last_used, app)
+                worker = webhook_worker.start(app.state.db, tasks)
                 yield
+                if worker is not None:
+                    await worker.stop()
                 tasks.cancel_scope.cancel()
         finally:
             rows = app.state.last_used.take()

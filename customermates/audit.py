@@ -39,6 +39,7 @@ class AuditEvent:
     snapshot: dict[str, Any] | None = None
     id: str = field(default_factory=new_id)
     undo_of: str | None = None  # the event this one takes back (an undo's events only)
+    record: dict[str, Any] | None = None  # an `.updated` record after the call: webhook payload, not stored
 
 
 def write_events(conn: sqlite3.Connection, actor: Actor, occurred_at: str, events: list[AuditEvent]) -> None:

@@ -24,6 +24,8 @@ from customermates.jsonschema import components, tool_schema
 from customermates.registry import Registry, Tool
 from customermates.rest.plan import Plan
 from customermates.rest.route import Route
+from customermates.webhooks.openapi_events import ENVELOPES
+from customermates.webhooks.openapi_events import path_items as event_path_items
 
 TAGS = {
     "Contacts": "People.",
@@ -354,6 +356,7 @@ def _types(registry: Registry) -> list[type]:
     tools = registry.tools.values()
     seen = dict.fromkeys(
         [Error, *(t for tool in tools for t in (tool.input, tool.output)), *RECORD_TYPES.values()]
+        + (list(ENVELOPES.values()) if "create_webhook" in registry.tools else [])
     )
     return list(seen)
 
@@ -390,6 +393,7 @@ def document(registry: Registry) -> dict[str, Any]:
         "security": [{"apiKey": []}, {"bearer": []}],
         "tags": [{"name": name, "description": text} for name, text in TAGS.items() if name in used],
         "paths": paths,
+        **({"webhooks": event_path_items(s.ref)} if "create_webhook" in registry.tools else {}),
         "components": {
             "schemas": s.components,
             "responses": _error_responses(),

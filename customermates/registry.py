@@ -40,6 +40,7 @@ from customermates.rest.plan import Plan, plan
 from customermates.rest.route import Route
 from customermates.store.database import in_transaction
 from customermates.validation import check
+from customermates.webhooks.outbox import enqueue
 
 log = logging.getLogger("customermates.tools")
 
@@ -376,6 +377,7 @@ def _execute(
             principal.oauth_client_id,
         )
         write_events(conn, actor, call.now, call.events)
+        enqueue(conn, principal.company_id, principal.user_id, call.now, call.events)
     return output, (finish(call, output) if finish else None)
 
 

@@ -8,11 +8,12 @@ from customermates.catalog import (
     extensions,
     lookups,
     per_entity,
+    webhooks,
     widgets,
 )
 from customermates.registry import Registry
 
-MODULES = (lookups, entities, per_entity, widgets, account, custom_columns, extensions, changes)
+MODULES = (lookups, entities, per_entity, widgets, webhooks, account, custom_columns, extensions, changes)
 REGISTRY = Registry([tool for module in MODULES for tool in module.TOOLS])
 
 __all__ = ["REGISTRY"]

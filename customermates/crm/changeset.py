@@ -98,7 +98,9 @@ class Changeset:
                     self.changed[key] = change
                     stamped.append(key)
                     self.after[key]["updatedAt"] = self.call.now
-                    self.call.event(entity, record_id, f"{entity}.updated", changes=change)
+                    self.call.event(
+                        entity, record_id, f"{entity}.updated", changes=change
+                    ).record = self.after[key]
         for entity, ids in by_entity(stamped).items():
             self.call.conn.execute(
                 f"UPDATE {entity} SET updated_at = ? WHERE id IN (SELECT value FROM json_each(?))",

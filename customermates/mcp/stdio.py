@@ -32,6 +32,7 @@ from customermates.registry import TOOLSETS
 from customermates.store import Database, connect
 from customermates.store.database import check_engine
 from customermates.store.migrations import migrate
+from customermates.webhooks import worker as webhook_worker
 
 log = logging.getLogger("customermates.stdio")
 
@@ -103,7 +104,10 @@ class Session:
                 return _fail(BAD_KEY)
             async with anyio.create_task_group() as tasks:
                 tasks.start_soon(self._flush_periodically)
+                worker = webhook_worker.start(self.db, tasks)
                 code = await self._loop()
+                if worker is not None:
+                    await worker.stop()
                 tasks.cancel_scope.cancel()
             return code
         finally:

@@ -1,0 +1,1 @@
+"""Outbound webhooks: events derived from audit events, a durable outbox, a signing delivery worker."""
