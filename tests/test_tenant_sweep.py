@@ -59,7 +59,9 @@ def minimal(schema: dict, slot: tuple, value: str) -> Any:
         for key, sub in schema.get("properties", {}).items():
             if slot and slot[0] == key:
                 out[key] = minimal(sub, slot[1:], value)
-            elif key in schema.get("required", []) or (key in ("notes", "label", "name") and slot):
+            elif key in schema.get("required", []) or (
+                key in ("notes", "label", "name", "description") and slot
+            ):
                 out[key] = minimal(sub, (), value)  # an update needs one field besides its id
         return out
     if "array" in kinds:
@@ -95,6 +97,8 @@ def kind_of(tool: str, slot: tuple, args: dict) -> str | None:
         return "column:plain"
     if tool.endswith(("_widget", "_widgets")):
         return "widget"
+    if "webhook" in tool:
+        return "webhook"
     if name == "ids" and isinstance(args.get("relation"), str):  # link_entities: the related kind
         return args["relation"].removesuffix("s")
     parent: Any = args
@@ -118,6 +122,11 @@ def world(tmp_path_factory):
         ids[entity] = made["items"][0]["id"]
     widget = minimal(schemas["create_widget"], (), "") | {"groupByType": "none"}
     ids["widget"] = _id_of(other.call("create_widget", widget))
+    hook = minimal(schemas["create_webhook"], (), "") | {
+        "url": "https://hooks.example/in",
+        "events": ["contact.created"],
+    }
+    ids["webhook"] = _id_of(other.call("create_webhook", hook))
     for tool, schema in schemas.items():  # one custom column of every type
         if tool.startswith("create_") and tool.endswith("_custom_column"):
             made = other.call(tool, minimal(schema, (), "") | {"label": tool})
