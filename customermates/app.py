@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import re
 from pathlib import Path
-from urllib.parse import urlsplit
 
 import anyio
 from starlette.applications import Starlette
@@ -18,11 +18,13 @@ from customermates import __version__
 from customermates.auth import UNAUTHORIZED, Caller, LastUsed, flush_last_used
 from customermates.catalog import REGISTRY
 from customermates.config import Settings
-from customermates.httpio import REQUEST_ID, error_response, json_response
+from customermates.errors import Disconnected
+from customermates.httpio import REQUEST_ID, error_response, json_response, tool_error_response
 from customermates.ids import new_id
 from customermates.mcp import http as mcp_http
 from customermates.oauth import metadata as oauth_metadata
 from customermates.oauth import routes as oauth_routes
+from customermates.ratelimit import Limits
 from customermates.registry import Registry
 from customermates.rest.routing import EXCEPTION_HANDLERS, routes
 from customermates.store import Database, connect
@@ -36,20 +38,23 @@ LOOPBACK_HOSTS = {"localhost", "127.0.0.1", "[::1]", "::1"}
 WWW_AUTHENTICATE = {"WWW-Authenticate": 'Bearer realm="customermates"'}
 
 
+# An origin is scheme://host[:port] and nothing else: no user info, path, query, or second origin.
+_ORIGIN = re.compile(r"(https?)://(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+)(?::([0-9]{1,5}))?/?", re.ASCII)
+
+
 def origin_allowed(origin: str, host: str | None, settings: Settings) -> bool:
     """Same host:port as the request, a loopback origin, CUSTOMERMATES_PUBLIC_URL's origin (a proxy may
     rewrite Host), or listed in CUSTOMERMATES_ALLOWED_ORIGINS."""
+    match = _ORIGIN.fullmatch(origin)
+    if match is None or (match[3] is not None and not 0 < int(match[3]) < 65536):
+        return False
     if origin.rstrip("/") in settings.allowed_origins:
         return True
     if settings.public_url and origin.rstrip("/") == oauth_metadata.origin_of(settings.public_url):
         return True
-    try:
-        parts = urlsplit(origin)
-    except ValueError:  # e.g. an unclosed IPv6 bracket, "http://[::1": not an origin we allow
-        return False
-    if parts.scheme == "http" and parts.hostname in LOOPBACK_HOSTS:
+    if match[1] == "http" and match[2].lower() in LOOPBACK_HOSTS:
         return True
-    return bool(host) and parts.netloc == host
+    return bool(host) and origin.rstrip("/").split("://", 1)[1] == host
 
 
 def api_key(headers: Headers) -> str | None:
@@ -106,10 +111,20 @@ class Gate:
         credential = api_key(headers)
         if not credential:
             return await unauthorized(scope, credential)(scope, receive, send_with_id)
+        address = (scope.get("client") or ("", 0))[0]
+        limits: Limits = scope["app"].state.limits
+        spent = limits.refused(credential, address)
+        if spent is not None:
+            error, seconds = spent
+            late = tool_error_response(error, {"Retry-After": str(seconds)})
+            return await late(scope, receive, send_with_id)
         oauth = scope["app"].state.settings.oauth
         caller = Caller(credential, "mcp" if path == "/api/v1/mcp" else "rest", oauth=oauth)
         scope["state"]["caller"] = caller
-        await self.app(scope, receive, self.verified(scope, receive, caller, send_with_id))
+        try:
+            await self.app(scope, receive, self.verified(scope, receive, caller, send_with_id))
+        except Disconnected:  # a client that hangs up mid-body must not be able to fill the log
+            log.info("client disconnected before its body arrived: %s %s", scope["method"], path)
 
     @staticmethod
     def verified(scope, receive, caller: Caller, send):
@@ -122,6 +137,7 @@ class Gate:
             if message["type"] == "http.response.start":
                 principal = caller.principal if caller.checked else await state.db.read(caller.verify)
                 if principal is None:
+                    state.limits.failed((scope.get("client") or ("", 0))[0])
                     replaced = True
                     return await unauthorized(scope, caller.credential)(scope, receive, send)
                 state.last_used.touch(principal.credential_id)
@@ -133,13 +149,18 @@ class Gate:
 
     @staticmethod
     def refused_origin(scope, headers: Headers) -> Response | None:
-        origin = headers.get("origin")
+        given = headers.getlist("origin")
+        if not given:
+            return None
+        origin = given[0]
         settings: Settings = scope["app"].state.settings
-        path = scope["path"]
-        open_path = settings.oauth and path in oauth_routes.OPEN_PATHS
-        if origin and not open_path and not origin_allowed(origin, headers.get("host"), settings):
+        if settings.oauth and scope["path"] in oauth_routes.OPEN_PATHS:
+            return None  # sign-in endpoints are called from any web app's origin
+        if len(given) > 1:
+            return error_response("forbidden", f"{len(given)} Origin headers were sent; send one.")
+        if not origin_allowed(origin, headers.get("host"), settings):
             return error_response(
-                "forbidden", f"Origin {origin} is not allowed; add it to CUSTOMERMATES_ALLOWED_ORIGINS."
+                "forbidden", f"Origin {origin!r} is not allowed; add it to CUSTOMERMATES_ALLOWED_ORIGINS."
             )
         return None
 
@@ -188,12 +209,13 @@ def create_app(
 
     served = [
         Route("/healthz", healthz, methods=["GET", "HEAD"]),
-        Route("/api/v1/mcp", mcp_http.endpoint, methods=["POST", "GET", "DELETE"]),
+        Route(mcp_http.MCP_PATH, mcp_http.AnyMethod()),  # the endpoint answers 405 to every other method
         *routes(registry),
     ]
     app = Starlette(routes=served, lifespan=lifespan, exception_handlers=EXCEPTION_HANDLERS)
     app.router.redirect_slashes = False  # REST.md §2: paths are exact, no trailing-slash redirects
     app.state.settings = settings or Settings.from_env()
+    app.state.limits = Limits(app.state.settings)
     app.state.registry = registry
     app.state.last_used = LastUsed()
     app.state.db = None

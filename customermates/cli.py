@@ -13,6 +13,8 @@ from pathlib import Path
 from typing import Any
 
 from customermates import __version__, config
+from customermates import account_values as values
+from customermates.account_values import checked
 from customermates.errors import CommandError
 from customermates.store import StorageError, connect
 from customermates.store import accounts as acc
@@ -36,7 +38,9 @@ def transact(args: argparse.Namespace, fn: Callable[..., Any], *params: Any) -> 
 
 
 def cmd_init(args: argparse.Namespace) -> None:
-    seeded = transact(args, acc.create_company, args.company, args.email, args.first_name, args.last_name)
+    given = {"company": args.company, "email": args.email, "firstName": args.first_name}
+    v = checked({**given, "lastName": args.last_name}, values.Company)
+    seeded = transact(args, acc.create_company, v.company, v.email, v.firstName, v.lastName)
     print(f"company-id: {seeded.company_id}")
     print(f"user-id: {seeded.user_id}")
     print(seeded.key)
@@ -45,8 +49,9 @@ def cmd_init(args: argparse.Namespace) -> None:
 def cmd_keys_create(args: argparse.Namespace) -> None:
     if args.expires_in_days is not None and not 1 <= args.expires_in_days <= 3650:
         raise CommandError("--expires-in-days must be between 1 and 3650.")
-    key = transact(args, acc.create_key, args.email, args.name, args.read_only, args.expires_in_days)
-    print(f"name: {args.name}")
+    name = checked({"name": args.name}, values.KeyLabel).name
+    key = transact(args, acc.create_key, args.email, name, args.read_only, args.expires_in_days)
+    print(f"name: {name}")
     print(key)
 
 
@@ -72,9 +77,9 @@ def cmd_keys_revoke(args: argparse.Namespace) -> None:
 
 
 def cmd_users_add(args: argparse.Namespace) -> None:
-    user_id = transact(
-        args, acc.add_user, args.company_id, args.email, args.first_name, args.last_name, args.role
-    )
+    given = {"email": args.email, "firstName": args.first_name, "lastName": args.last_name}
+    v = checked(given, values.Owner)
+    user_id = transact(args, acc.add_user, args.company_id, v.email, v.firstName, v.lastName, args.role)
     print(f"user-id: {user_id}")
 
 
@@ -274,6 +279,9 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     except sqlite3.Error as exc:
         print(f"error: database problem: {exc}", file=sys.stderr)
+        return 1
+    except OSError as exc:  # a path that cannot be written: one line, no traceback
+        print(f"error: {exc.strerror or exc}: {exc.filename or ''}".rstrip(": "), file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         return 130

@@ -35,7 +35,8 @@ class SettingError(ValueError):
 class Settings:
     allowed_origins: frozenset[str] = field(default_factory=frozenset)
     webhook_allow_insecure: bool = False
-    rate_limit: int | None = None
+    rate_limit: int | None = None  # requests a minute per API key (burst the same); None: no limit
+    auth_failure_limit: int | None = None  # failed authentications a minute per client address
     public_url: str | None = None  # behind a reverse proxy; None = the address each request came to
     oauth: bool = True
     oauth_access_ttl: int = OAUTH_ACCESS_TTL
@@ -46,10 +47,12 @@ class Settings:
         env = os.environ.get
         origins = env("CUSTOMERMATES_ALLOWED_ORIGINS", "")
         limit = env("CUSTOMERMATES_RATE_LIMIT")
+        failures = env("CUSTOMERMATES_AUTH_FAILURE_LIMIT")
         return cls(
             allowed_origins=frozenset(o.strip().rstrip("/") for o in origins.split(",") if o.strip()),
             webhook_allow_insecure=env("CUSTOMERMATES_WEBHOOK_ALLOW_INSECURE") == "1",
             rate_limit=int(limit) if limit else None,
+            auth_failure_limit=int(failures) if failures else None,
             public_url=(env("CUSTOMERMATES_PUBLIC_URL") or "").rstrip("/") or None,
             oauth=env("CUSTOMERMATES_OAUTH", "1") != "0",
             oauth_access_ttl=_seconds("CUSTOMERMATES_OAUTH_ACCESS_TTL", OAUTH_ACCESS_TTL),

@@ -22,6 +22,7 @@ The other exceptions stay inside the server and each ends as one of the answers 
     BodyTooLarge  -> payload_too_large (413)     ParseError -> JSON-RPC PARSE_ERROR
     BadValue      -> one Issue of invalid_input  Failed     -> the failed call's own outcome
     KeyRefused    -> stdio: INVALID_REQUEST, then exit
+    Disconnected  -> no answer; one short log line
     Rehearsed     -> a dry run's success result, after its transaction rolled back
     StorageError, AccountError, CommandError -> the command line: one line on stderr, exit status 1
 """
@@ -168,6 +169,11 @@ def forbidden(missing: list[str], role: str) -> ToolError:
 
 class BodyTooLarge(Exception):
     """The request body is over the limit; answered as `payload_too_large`."""
+
+
+class Disconnected(Exception):
+    """The client went away before its body arrived: nobody is left to answer, so nothing is logged
+    beyond one line (the Gate's), whichever door it came through."""
 
 
 class ParseError(ValueError):

@@ -6,11 +6,11 @@ import re
 from typing import Any
 
 import msgspec
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 
 from customermates.config import MAX_BODY_BYTES
-from customermates.errors import BodyTooLarge, ToolError
+from customermates.errors import BodyTooLarge, Disconnected, ToolError
 
 _encode = msgspec.json.Encoder().encode
 REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,128}$")
@@ -34,11 +34,14 @@ async def read_body(request: Request, limit: int = MAX_BODY_BYTES) -> bytes:
     if declared and declared.isdigit() and int(declared) > limit:
         raise BodyTooLarge
     chunks, size = [], 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise BodyTooLarge
-        chunks.append(chunk)
+    try:
+        async for chunk in request.stream():
+            size += len(chunk)
+            if size > limit:
+                raise BodyTooLarge
+            chunks.append(chunk)
+    except ClientDisconnect:
+        raise Disconnected from None
     return b"".join(chunks)
 
 

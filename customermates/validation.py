@@ -26,11 +26,22 @@ from customermates.errors import ID_HINT, MAX_ISSUES, Issue, ToolError, invalid
 from customermates.nearest import closest
 
 UUID_PATTERN = r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
-_UUID = re.compile(UUID_PATTERN)
+_UUID = re.compile(UUID_PATTERN[1:-1])
+# Characters that show nothing: a name made only of them is empty (a zero-width space is no name).
+_INVISIBLE = {"Cc", "Cf", "Zs", "Zl", "Zp"}
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _CONTROL_MULTILINE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 NULL_HINT = "Omit the field to keep its value."
 _JSON_TYPE = {dict: "an object", list: "an array", str: "a string", bool: "a boolean", type(None): "null"}
+
+
+def is_uuid(text: str) -> bool:
+    """The whole text is one UUID (never `re.match` with `$`: that lets "<uuid>\\n" through)."""
+    return _UUID.fullmatch(text) is not None
+
+
+def visible(text: str) -> bool:
+    return any(unicodedata.category(ch) not in _INVISIBLE for ch in text)
 
 
 def json_type(value: Any) -> str:
@@ -150,7 +161,7 @@ class _Walk:
 
     def text(self, value: str, t: mi.StrType, path: str, extra: dict) -> str:
         if extra.get("id"):
-            if not _UUID.match(value):
+            if not is_uuid(value):
                 self.add(path, f"{_quote(value)} is not a valid id (a UUID)", ID_HINT)
             return value.lower()
         if any(0xD800 <= ord(ch) <= 0xDFFF for ch in value):
@@ -166,7 +177,7 @@ class _Walk:
             value = value.replace("\r\n", "\n").replace("\r", "\n")
         else:
             value = value.strip()
-        size = len(value)
+        size = len(value) if visible(value) else 0
         if t.min_length is not None and size < t.min_length:
             what = "must not be empty" if t.min_length == 1 else f"needs at least {t.min_length} characters"
             self.add(path, what, "Send a non-blank value." if t.min_length == 1 else "Send a longer value.")
@@ -291,6 +302,8 @@ def _extra(t: mi.Type) -> dict:
 
 
 def _quote(value: Any) -> str:
+    if isinstance(value, dict | list):  # never encoded: it may nest deeper than msgspec recurses
+        return json_type(value)
     text = value if isinstance(value, str) else msgspec.json.encode(value).decode()
     text = text if len(text) <= 60 else text[:57] + "..."
     return f'"{text}"'
@@ -327,13 +340,13 @@ def check(args: Any, input_type: type, writes: bool = True) -> Any:
     info = _INFO_CACHE.get(input_type)
     if info is None:
         info = _INFO_CACHE[input_type] = mi.type_info(input_type)
-    deep = too_deep(args)
-    if deep is not None:
-        raise invalid([Issue(deep, f"nests deeper than {MAX_DEPTH} levels", DEPTH_HINT)], writes=writes)
-    walk = _Walk()
+    walk = _Walk()  # follows the type, so a deep value is refused at the field that does not take it
     clean = walk.value({} if args is None else args, info, "$", {})
     if walk.issues:
         raise invalid(walk.issues, writes=writes)
+    deep = too_deep(clean)  # only free-form values (Any) remain unchecked; msgspec.convert recurses
+    if deep is not None:
+        raise invalid([Issue(deep, f"nests deeper than {MAX_DEPTH} levels", DEPTH_HINT)], writes=writes)
     try:
         return msgspec.convert(clean, input_type)
     except msgspec.ValidationError as exc:

@@ -640,13 +640,9 @@ def nested(depth: int) -> str:
         ("update_my_profile", r'{"firstName": "\ud800"}', "$.firstName", "unpaired surrogate"),
         ("update_my_profile", r'{"lastName": "a\udc00b\ud83d"}', "$.lastName", "unpaired surrogate"),
         ("list_users", r'{"\ud800": 1}', "$.\ufffd", "unknown field"),
-        ("list_users", '{"searchTerm": ' + nested(1000) + "}", "$.searchTerm" + "[0]" * 64, "deeper than 64"),
-        (
-            "list_users",
-            '{"searchTerm": ' + nested(100_000) + "}",
-            "$.searchTerm" + "[0]" * 64,
-            "deeper than 64",
-        ),
+        # Nesting is refused at the field that takes no array, whatever its depth.
+        ("list_users", '{"searchTerm": ' + nested(1000) + "}", "$.searchTerm", "got an array"),
+        ("list_users", '{"searchTerm": ' + nested(100_000) + "}", "$.searchTerm", "got an array"),
         ("list_users", '{"pageSize": 1e400}', "$.pageSize", "whole number"),
         ("list_users", '{"page": -1e400}', "$.page", "whole number"),
         ("list_users", '{"pageSize": ' + "9" * 5000 + "}", "$.pageSize", "whole number"),

@@ -37,7 +37,8 @@ AvatarUrl = Annotated[
     str,
     Meta(
         max_length=2048,
-        pattern=r"^(https://\S+)?$",
+        # A host, then only the characters a URL is made of: no quotes or angle brackets (markup).
+        pattern=r"^(https://[A-Za-z0-9.-]+(:[0-9]{1,5})?([/?#][A-Za-z0-9._~:/?#@!$&'()*+,;=%\[\]-]*)?)?$",
         extra={"format_hint": 'Use an https:// URL, or "" to remove.'},
     ),
 ]

@@ -28,7 +28,7 @@ from customermates.validation import UUID_PATTERN
 
 MAX_RESULTS = 20
 _UUID = UUID_PATTERN[1:-1]
-_RESULT_ID = re.compile(rf"^(?:({'|'.join(ENTITY_TYPES)}):)?({_UUID})$")
+_RESULT_ID = re.compile(rf"(?:({'|'.join(ENTITY_TYPES)}):)?({_UUID})")
 ID_FORMAT = 'Pass an id exactly as search returned it, e.g. "contact:0190f0c1-7a2b-7c3d-8e4f-a1b2c3d4e5f6".'
 
 
@@ -126,7 +126,7 @@ class FetchResult(msgspec.Struct):
 
 
 def _parse_id(raw: str) -> tuple[str | None, str]:
-    found = _RESULT_ID.match(raw.strip())
+    found = _RESULT_ID.fullmatch(raw.strip())
     if found is None:
         kind = raw.split(":", 1)[0] if ":" in raw else None
         what = (

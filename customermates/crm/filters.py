@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 from customermates.crm.model import RELATIONS, SCALE, Relation
 from customermates.errors import ID_HINT
 from customermates.errors import BadValue as Bad  # short: raised on most lines below
-from customermates.validation import UUID_PATTERN, json_type
+from customermates.validation import is_uuid, json_type
 
 if TYPE_CHECKING:
     from customermates.auth import Principal
@@ -78,9 +78,6 @@ class Bounds:
     end: Any
 
 
-_UUID = re.compile(UUID_PATTERN)
-
-
 def read_id(field: Field, raw: Any) -> str:
     if (
         isinstance(raw, str)
@@ -89,15 +86,16 @@ def read_id(field: Field, raw: Any) -> str:
         and field.relation.other == "user"
     ):
         return "me"
-    if not isinstance(raw, str) or not _UUID.match(raw.strip()):
+    if not isinstance(raw, str) or not is_uuid(raw):
         shown = raw if isinstance(raw, str) else json_type(raw)
         me = ' or "me" for yourself' if field.relation and field.relation.other == "user" else ""
         raise Bad(f'"{shown}" is not a valid id (a UUID)', f"Send record ids{me}. {ID_HINT}")
-    return raw.strip().lower()
+    return raw.lower()
 
 
-_MOMENT = re.compile(
-    r"^(\d{4})-(\d{2})-(\d{2})(?:[Tt ](\d{2}):(\d{2})(?::(\d{2})(?:[.,](\d{1,9}))?)?(Z|z|[+-]\d{2}:?\d{2})?)?$"
+_MOMENT = re.compile(  # re.ASCII: `\d` would take any script's digits ("２０２６", "٠")
+    r"(\d{4})-(\d{2})-(\d{2})(?:[Tt ](\d{2}):(\d{2})(?::(\d{2})(?:[.,](\d{1,9}))?)?(Z|z|[+-]\d{2}:?\d{2})?)?",
+    re.ASCII,
 )
 MOMENT_FORMS = (
     "Use a date like 2026-01-05 or a datetime like 2026-01-05T14:30:00Z (a zone offset such as +02:00 works)."
@@ -112,7 +110,7 @@ def stamp(moment: datetime) -> str:
 
 def read_moment(field: Field, raw: Any) -> Bounds:
     """A date is its whole UTC day; a datetime without a zone is UTC; both compare in milliseconds."""
-    match = _MOMENT.match(raw.strip()) if isinstance(raw, str) else None
+    match = _MOMENT.fullmatch(raw.strip()) if isinstance(raw, str) else None
     if match is None:
         shown = f'"{raw}"' if isinstance(raw, str) else json_type(raw)
         raise Bad(f"{shown} is not a date or datetime", MOMENT_FORMS)
@@ -142,11 +140,14 @@ def _offset(zone: str | None) -> timedelta:
     if zone is None or zone in ("Z", "z"):
         return timedelta(0)
     digits = zone[1:].replace(":", "")
-    size = timedelta(hours=int(digits[:2]), minutes=int(digits[2:]))
+    hours, minutes = int(digits[:2]), int(digits[2:])
+    if hours > 23 or minutes > 59:
+        raise ValueError(f"no zone is {zone} away from UTC")
+    size = timedelta(hours=hours, minutes=minutes)
     return size if zone[0] == "+" else -size
 
 
-_DECIMAL = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)$")
+_DECIMAL = re.compile(r"[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)")
 NUMBER_HINT = "Send a plain decimal such as 1500 or 1500.50 (a JSON number or a string)."
 _MAX_NUMBER = Decimal(10) ** 14
 
@@ -170,7 +171,7 @@ def _decimal(raw: Any) -> Decimal | None:
         return Decimal(raw)
     if isinstance(raw, float):
         return Decimal(repr(raw)) if math.isfinite(raw) else None
-    if isinstance(raw, str) and _DECIMAL.match(raw.strip()):
+    if isinstance(raw, str) and _DECIMAL.fullmatch(raw.strip()):
         try:
             return Decimal(raw.strip())
         except InvalidOperation:

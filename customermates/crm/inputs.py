@@ -22,7 +22,8 @@ from customermates.shapes import Id, Input
 
 BATCH = 100
 ALL_OR_NOTHING = "All or nothing."  # said on every batch array: one bad item writes nothing
-EMAIL_PATTERN = r"^[^@\s]+@[^@\s.]+(\.[^@\s.]+)+$"
+# Dot-separated parts, none empty ("a..b@c.de" is no address), on both sides of the one @.
+EMAIL_PATTERN = r"^[^@\s.]+(\.[^@\s.]+)*@[^@\s.]+(\.[^@\s.]+)+$"
 MAX_NOTES = 65_535
 MAX_AMOUNT = 10**12
 MAX_QUANTITY = 1_000_000

@@ -10,17 +10,18 @@ from __future__ import annotations
 
 from typing import Any
 
-import anyio.to_thread
 from starlette.requests import Request
 from starlette.responses import Response
+from starlette.routing import request_response
 
 from customermates.auth import UNAUTHORIZED, Caller, Principal
 from customermates.errors import Issue
 from customermates.httpio import BodyTooLarge, error_response, read_body, too_large
+from customermates.mcp import batches, jsontext, modern
 from customermates.mcp import dispatch as rpc
-from customermates.mcp import jsontext, modern
 from customermates.registry import TOOLSETS
 
+MCP_PATH = "/api/v1/mcp"
 BATCH_VERSION = "2025-03-26"  # the only handshake revision with JSON-RPC batches
 ENVELOPE_REFUSED = (
     "params._meta carries a protocol version (the 2026-07-28 envelope): send the matching"
@@ -76,14 +77,6 @@ def _url_options(request: Request) -> tuple[frozenset[str] | None, bool, bool] |
     return toolsets, readonly == "1", dryrun == "1"
 
 
-async def _parse(raw: bytes) -> Any:
-    """The body's JSON; bodies msgspec refuses are re-read off the event loop (pure Python, slower)."""
-    try:
-        return jsontext.fast_loads(raw)
-    except jsontext.REFUSED_BY_MSGSPEC:
-        return await anyio.to_thread.run_sync(jsontext.tolerant_loads, raw)
-
-
 async def endpoint(request: Request) -> Response:
     try:
         raw = await read_body(request)
@@ -97,15 +90,19 @@ async def endpoint(request: Request) -> Response:
     if request.method == "DELETE" and session:
         # No session is ever issued: any id named is unknown, and without one there is nothing to end.
         return Response(status_code=404)
-    if request.method != "POST":
-        return Response(status_code=405, headers={"Allow": "POST"})
+    if request.method != "POST":  # every other method, so that `Allow` is the same for all of them
+        return error_response(
+            "method_not_allowed",
+            f"{request.method} is not defined for {MCP_PATH}; use POST.",
+            {"Allow": "POST"},
+        )
     options = _url_options(request)
     if isinstance(options, Response):
         return options
     if session:
         return _rpc_error(request, 404, None, rpc.INVALID_REQUEST, NO_SESSION)
     try:
-        message = await _parse(raw)
+        message = await jsontext.loads_off_loop(raw)
     except jsontext.ParseError:
         return _rpc_error(request, 400, None, rpc.PARSE_ERROR, "Parse error: the body is not valid JSON")
     return await _classified(request, message, options)
@@ -185,9 +182,11 @@ def _refusal(message: Any) -> dict[str, Any] | None:
 
 
 async def _batch(messages: list, ctx: rpc.Context, request: Request) -> Response:
-    if ctx.version != BATCH_VERSION or not messages:
-        text = f"Batches are allowed only at protocol {BATCH_VERSION}; send one message per POST"
-        return _rpc_error(request, 400, None, rpc.INVALID_REQUEST, text)
+    refused = batches.refusal(messages)
+    if ctx.version != BATCH_VERSION:
+        refused = f"Batches are allowed only at protocol {BATCH_VERSION}; send one message per POST"
+    if refused:
+        return _rpc_error(request, 400, None, rpc.INVALID_REQUEST, refused)
     answers = []
     for message in messages:
         answer = _refusal(message) or _initialize_in_batch(message) or await rpc.dispatch(message, ctx)
@@ -206,3 +205,14 @@ def _initialize_in_batch(message: dict) -> dict[str, Any] | None:
 def _id(message: Any) -> Any:
     ident = message.get("id") if isinstance(message, dict) else None
     return ident if isinstance(ident, str | int) and not isinstance(ident, bool) else None
+
+
+class AnyMethod:
+    """The endpoint as a plain ASGI app: Starlette then routes every method to it (a function
+    endpoint would get Starlette's own 405 with another `Allow` for methods not listed)."""
+
+    def __init__(self) -> None:
+        self.app = request_response(endpoint)
+
+    async def __call__(self, scope, receive, send) -> None:
+        await self.app(scope, receive, send)

@@ -14,6 +14,7 @@ from json import decoder
 from json.decoder import JSONDecodeError
 from typing import Any
 
+import anyio.to_thread
 import msgspec
 
 from customermates.errors import ParseError
@@ -34,6 +35,14 @@ def loads(raw: bytes) -> Any:
         return fast_loads(raw)
     except REFUSED_BY_MSGSPEC:
         return tolerant_loads(raw)
+
+
+async def loads_off_loop(raw: bytes) -> Any:
+    """`loads` for the HTTP doors: bodies msgspec refuses are re-read in a worker thread (pure Python)."""
+    try:
+        return fast_loads(raw)
+    except REFUSED_BY_MSGSPEC:
+        return await anyio.to_thread.run_sync(tolerant_loads, raw)
 
 
 def dumps(payload: Any) -> bytes:

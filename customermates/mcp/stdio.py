@@ -19,14 +19,15 @@ from typing import Any, BinaryIO
 import anyio
 import anyio.from_thread
 import anyio.lowlevel
-import msgspec
 from anyio.streams.memory import MemoryObjectSendStream
 
 from customermates.auth import Caller, LastUsed, Principal, authenticate, flush_last_used
 from customermates.catalog import REGISTRY
-from customermates.errors import KeyRefused
+from customermates.config import Settings
+from customermates.errors import KeyRefused, ParseError
+from customermates.mcp import batches, jsontext, modern
 from customermates.mcp import dispatch as rpc
-from customermates.mcp import modern
+from customermates.ratelimit import Limits
 from customermates.registry import TOOLSETS
 from customermates.store import Database, connect
 from customermates.store.database import check_engine
@@ -34,9 +35,6 @@ from customermates.store.migrations import migrate
 from customermates.webhooks import worker as webhook_worker
 
 log = logging.getLogger("customermates.stdio")
-
-_encode = msgspec.json.Encoder().encode
-_decode = msgspec.json.Decoder().decode
 
 NO_KEY = (
     "no API key: set CUSTOMERMATES_API_KEY or pass --api-key"
@@ -97,6 +95,7 @@ class Session:
     pending: set[Any] = field(default_factory=set)
     cancelled: set[Any] = field(default_factory=set)
     inflight: tuple[Any, anyio.CancelScope] | None = None
+    limits: Limits = field(default_factory=lambda: Limits(Settings.from_env()))
 
     async def serve(self, db_path: Path) -> int:
         self.db = await Database.open(db_path)
@@ -136,17 +135,14 @@ class Session:
         try:
             for line in _lines(sys.stdin.fileno()):
                 if line.strip():
-                    anyio.from_thread.run_sync(self._arrived, line, send, token=token)
+                    # Parsed here, off the event loop; a line that is not JSON becomes a parse error.
+                    anyio.from_thread.run_sync(self._arrived, _parse(line), send, token=token)
             anyio.from_thread.run_sync(send.close, token=token)
         except (RuntimeError, anyio.BrokenResourceError, anyio.ClosedResourceError):
             return  # the session has ended: nobody is listening any more
 
-    def _arrived(self, line: bytes, send: MemoryObjectSendStream[Any]) -> None:
+    def _arrived(self, message: Any, send: MemoryObjectSendStream[Any]) -> None:
         """Runs on the event loop as each line arrives, so a cancellation can reach a running request."""
-        try:
-            message = _decode(line)
-        except msgspec.DecodeError:
-            message = _UNPARSABLE
         if isinstance(message, dict) and message.get("method") == "notifications/cancelled":
             self._cancel(message.get("params"))
             return
@@ -169,8 +165,11 @@ class Session:
         return await self._one(message)
 
     async def _batch(self, messages: list[Any]) -> list[dict[str, Any]] | dict[str, Any] | None:
-        if not messages or any(modern.has_envelope(m) for m in messages):
-            return rpc.error(None, rpc.INVALID_REQUEST, "Batches are allowed only at protocol 2025-03-26")
+        refused = batches.refusal(messages)
+        if any(modern.has_envelope(m) for m in messages):
+            refused = "Batches are allowed only at protocol 2025-03-26"
+        if refused:
+            return rpc.error(None, rpc.INVALID_REQUEST, refused)
         answers = [await self._one(m) for m in messages]
         return [a for a in answers if a is not None] or None
 
@@ -192,7 +191,11 @@ class Session:
         # inside its own transaction, anything else in a hop of its own.
         caller = Caller(self.key)
         answer = None
-        if message.get("method") == "tools/call":
+        refused = self.limits.refused(self.key, "stdio") if message.get("method") == "tools/call" else None
+        if refused is not None:  # a tool error the model can read, as over HTTP's 429 body
+            text = refused[0].to_json().decode()
+            answer = rpc.result(ident, {"content": [{"type": "text", "text": text}], "isError": True})
+        elif message.get("method") == "tools/call":
             answer = await self._dispatch(message, self._context(caller, message))
         elif (principal := await self.db.read(caller.verify)) is not None:
             answer = await self._dispatch(message, self._context(principal, message))
@@ -227,7 +230,7 @@ class Session:
 
     def _send(self, answer: Any) -> None:
         if answer is not None:
-            self.out.write(_encode(answer) + b"\n")
+            self.out.write(jsontext.dumps(answer) + b"\n")
             self.out.flush()
 
     async def _flush_periodically(self) -> None:
@@ -239,6 +242,14 @@ class Session:
         rows = self.last_used.take()
         if rows:
             await self.db.write(flush_last_used, rows)
+
+
+def _parse(line: bytes) -> Any:
+    """The one JSON reader of the HTTP doors too: values msgspec refuses still reach the tools."""
+    try:
+        return jsontext.loads(line)
+    except ParseError:
+        return _UNPARSABLE
 
 
 def _lines(fd: int) -> Iterator[bytes]:

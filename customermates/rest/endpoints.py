@@ -8,7 +8,7 @@ from collections.abc import Awaitable, Callable
 from starlette.requests import Request
 from starlette.responses import Response
 
-from customermates.errors import ToolError, invalid
+from customermates.errors import Disconnected, ToolError, invalid
 from customermates.httpio import BodyTooLarge, json_response, too_large, tool_error_response
 from customermates.registry import Registry
 from customermates.rest.plan import Plan
@@ -89,6 +89,8 @@ def guarded(endpoint: Endpoint) -> Endpoint:
             return tool_error_response(error)
         except Failed as failed:
             return tool_error_response(failed.outcome.error)
+        except Disconnected:
+            raise  # not a failure of ours: the Gate notes it in one line
         except Exception:
             correlation = request.state.request_id
             log.exception(

@@ -6,19 +6,16 @@ import re
 from collections import Counter
 from typing import Any
 
-import msgspec
 from msgspec import inspect as mi
 from starlette.requests import Request
 
-from customermates.errors import ID_HINT, Issue, ToolError, invalid
+from customermates.errors import ID_HINT, Issue, ParseError, ToolError, invalid
 from customermates.httpio import read_body
+from customermates.mcp.jsontext import loads_off_loop
 from customermates.nearest import closest
 from customermates.rest.plan import Plan, bare
 from customermates.rest.route import Route
-from customermates.validation import UUID_PATTERN, check, json_type
-
-_decode = msgspec.json.Decoder().decode
-_UUID = re.compile(UUID_PATTERN)
+from customermates.validation import check, is_uuid, json_type
 
 
 async def json_object(request: Request, writes: bool = True) -> dict[str, Any]:
@@ -33,10 +30,9 @@ async def json_object(request: Request, writes: bool = True) -> dict[str, Any]:
             f"The body was sent as {media or 'no Content-Type'}; send it as Content-Type: application/json.",
         )
     try:
-        value = _decode(raw)
-    except (msgspec.DecodeError, UnicodeDecodeError, RecursionError) as exc:
-        reason = "it is nested too deeply" if isinstance(exc, RecursionError) else str(exc)
-        issue = Issue("$", f"the body is not valid JSON: {reason}", "Send one JSON object, UTF-8 encoded.")
+        value = await loads_off_loop(raw)
+    except ParseError as exc:
+        issue = Issue("$", f"the body is not valid JSON: {exc}", "Send one JSON object, UTF-8 encoded.")
         raise invalid([issue], "the request body", writes) from None
     if not isinstance(value, dict):
         issue = Issue("$", f"expected an object, got {json_type(value)}", "Send a JSON object, e.g. {}.")
@@ -49,7 +45,7 @@ def _query_value(name: str, raw: str, field: mi.Field) -> tuple[Any, list[Issue]
     kind = bare(field.type)
     where = f"query.{name}"
     if isinstance(kind, mi.IntType):
-        if re.fullmatch(r"[+-]?\d{1,19}", raw):
+        if re.fullmatch(r"[+-]?[0-9]{1,19}", raw):
             return int(raw), []
         return None, [Issue(where, f'"{raw}" is not a whole number', f"Send decimal digits, e.g. {name}=1.")]
     if isinstance(kind, mi.BoolType):
@@ -90,7 +86,7 @@ def refuse_query(request: Request) -> None:
 
 
 def path_issues(params: dict[str, str]) -> list[Issue]:
-    bad = [(k, v) for k, v in params.items() if k == "id" and not _UUID.match(v)]
+    bad = [(k, v) for k, v in params.items() if k == "id" and not is_uuid(v)]
     return [Issue(f"path.{k}", f'"{v}" is not a valid id (a UUID)', ID_HINT) for k, v in bad]
 
 
