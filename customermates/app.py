@@ -213,7 +213,9 @@ def create_app(
         *routes(registry),
     ]
     app = Starlette(routes=served, lifespan=lifespan, exception_handlers=EXCEPTION_HANDLERS)
-    app.router.redirect_slashes = False  # REST.md §2: paths are exact, no trailing-slash redirects
+    app.router.redirect_slashes = (
+        False  # the README's REST section: paths are exact, no trailing-slash redirects
+    )
     app.state.settings = settings or Settings.from_env()
     app.state.limits = Limits(app.state.settings)
     app.state.registry = registry

@@ -1,4 +1,4 @@
-"""Audit events, written in the same transaction as the change they describe (DATA-MODEL.md §9)."""
+"""Audit events, written in the same transaction as the change they describe (docs/data-model.md)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The `customermates` command (CLI.md): results on stdout, one-line errors on stderr, exit 1 or 2."""
+"""The `customermates` command (the README's command line section): results on stdout, one-line errors on stderr, exit 1 or 2."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Settings read from the environment (CLI.md): database path, host, port, origins, switches."""
+"""Settings read from the environment (the README's command line section): database path, host, port, origins, switches."""
 
 from __future__ import annotations
 

@@ -146,7 +146,7 @@ def _error_responses() -> dict[str, Any]:
 
 
 def responses(success: dict[str, Any], *, body: bool, public: bool) -> dict[str, Any]:
-    """The success responses plus every error status of REST.md §5.2 that applies."""
+    """The success responses plus every error status of the README's REST section that applies."""
     out = dict(success)
     for status, (name, _, _) in ERRORS.items():
         if (status == 401 and public) or (status in BODY_ONLY and not body):

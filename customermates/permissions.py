@@ -1,4 +1,4 @@
-"""Resources, actions and the roles every new company is seeded with (DATA-MODEL.md §4)."""
+"""Resources, actions and the roles every new company is seeded with (docs/data-model.md)."""
 
 from __future__ import annotations
 

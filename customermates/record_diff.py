@@ -1,4 +1,4 @@
-"""`changes` between two shapes of one record (WEBHOOKS.md §2.3), shared by audit and webhooks."""
+"""`changes` between two shapes of one record (docs/webhooks.md), shared by audit and webhooks."""
 
 from __future__ import annotations
 

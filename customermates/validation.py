@@ -222,7 +222,7 @@ class _Walk:
         ]
         low, high = t.ge, t.le
         if low is not None and high is not None and not low <= value <= high:
-            # Name the whole range (QUERIES.md §7): a weak planner fixes both ends at once.
+            # Name the whole range (docs/query-language.md): a weak planner fixes both ends at once.
             self.add(path, f"{value} is out of range {low}–{high}", f"Send a value from {low} to {high}.")
             return
         for bound, ok, words in checks:

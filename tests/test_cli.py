@@ -1,4 +1,4 @@
-"""The `customermates` command line (CLI.md), run as subprocesses against real database files."""
+"""The `customermates` command line (the README's command line section), run as subprocesses against real database files."""
 
 from __future__ import annotations
 

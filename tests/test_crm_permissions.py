@@ -1,4 +1,4 @@
-"""Read scope, permissions and tenancy of the record tools (DATA-MODEL.md §4.3, §11 rules 1-6)."""
+"""Read scope, permissions and tenancy of the record tools (docs/data-model.md rules 1-6)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The query engine (QUERIES.md §2-4, §6-7, §9) through the four query tools.
+"""The query engine (docs/query-language.md) through the four query tools.
 
 Semantics run in process over records seeded with exact timestamps (`tests/crm_seed.py`); the tool
 surface (schemas, errors over the wire, real create tools) runs against the real server.
@@ -37,7 +37,7 @@ def issues(error) -> dict[str, dict]:
     return {i.path: {"message": i.message, "hint": i.hint} for i in error.issues}
 
 
-# ---- validation: every problem, with its path and a fix (§4) --------------------------------------
+# ---- validation: every problem, with its path and a fix ---
 
 
 def test_unknown_field_lists_every_field_with_its_operators(crm):
@@ -187,7 +187,7 @@ def test_paging_limits_are_errors_never_clamped(crm):
     assert "100" in crm.fail("filter_entity", {"entity": "contact", "pageSize": 101}).issues[0].message
 
 
-# ---- timestamps (§3.3) --------------------------------------------------------------------------------
+# ---- timestamps ---
 
 
 def test_a_date_is_the_whole_utc_day(crm):
@@ -226,7 +226,7 @@ def test_rules_are_and_combined_into_a_window(crm):
     assert contacts(crm, rule("updatedAt", "gte", "2026-01-10")) == ["Born 2026-01-15", "Born 2026-02-01"]
 
 
-# ---- relations, emails, numbers, task type (§3.1-3.5) ---------------------------------------------------
+# ---- relations, emails, numbers, task type ---
 
 
 def test_relation_filters(crm):
@@ -342,7 +342,7 @@ def test_task_type_filter(crm):
     assert "custom" in hint and "userPendingAuthorization" in hint
 
 
-# ---- sort and paging (§6-7) -------------------------------------------------------------------------------
+# ---- sort and paging ---
 
 
 def test_default_sort_applies_with_paging(crm):
@@ -414,7 +414,7 @@ def test_count_matches_filter_total(crm):
     )
 
 
-# ---- scope and tenancy (§9.30-31, DATA-MODEL §4.3) ----------------------------------------------------
+# ---- scope and tenancy ---
 
 
 def test_read_own_caller_sees_only_assigned_records(crm):

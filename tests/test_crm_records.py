@@ -10,7 +10,7 @@ from tests.records_support import audit, dump, get, ids, make, query
 
 ZERO = "00000000-0000-7000-8000-000000000000"
 
-# TOOLS.md §2.1: the guarded fields of each update tool.
+# docs/tools.md: the guarded fields of each update tool.
 GUARDED = {
     "contact": ["organizationIds", "userIds", "dealIds", "taskIds", "emails", "customFieldValues"],
     "organization": ["contactIds", "userIds", "dealIds", "taskIds", "customFieldValues"],

@@ -1,4 +1,4 @@
-"""Concurrent writers and readers through the real server leave a consistent database (DATA-MODEL §10-11)."""
+"""Concurrent writers and readers through the real server leave a consistent database (docs/data-model.md)."""
 
 from __future__ import annotations
 
@@ -62,7 +62,7 @@ def test_concurrent_workload_leaves_a_consistent_database(server, tenant):
                 conn.execute(f"INSERT INTO {table}({table}) VALUES ('integrity-check')")  # raises if corrupt
             rows = conn.execute(f"SELECT count(*) FROM {entity}").fetchone()[0]
             assert conn.execute(f"SELECT count(*) FROM {entity}_trigram").fetchone()[0] == rows
-        # Every deal's totals equal the sum over its services, exactly (DATA-MODEL §11.11).
+        # Every deal's totals equal the sum over its services, exactly (docs/data-model.md).
         for deal_id, value, quantity in conn.execute("SELECT id, total_value, total_quantity FROM deal"):
             terms = conn.execute(
                 "SELECT s.amount, l.quantity FROM link_deal_service l JOIN service s ON s.id = l.right_id"

@@ -1,4 +1,4 @@
-"""MCP on the wire (PROTOCOL.md): the HTTP table, the version table, methods, toolsets, hostile input.
+"""MCP on the wire (docs/protocol.md): the HTTP table, the version table, methods, toolsets, hostile input.
 
 Everything goes through the real server on a loopback socket. The 2026-07-28 revision has its own
 file, tests/test_protocol_2026.py; here an unsupported `MCP-Protocol-Version` is refused with -32022.
@@ -109,7 +109,7 @@ def result_of(response: httpx.Response, ident: int | str = 1) -> dict:
 
 
 def shared_error(response: httpx.Response, status: int, code: str) -> dict:
-    """The shared error body of REST.md: {"error": {"code", "message", "issues"}}."""
+    """The shared error body of the README's REST section: {"error": {"code", "message", "issues"}}."""
     assert response.status_code == status, response.text
     assert response.headers["content-type"].startswith("application/json")
     error = response.json()["error"]

@@ -198,7 +198,7 @@ def test_two_types_with_one_name_fail_generation():
 
 
 def test_request_objects_forbid_unknown_fields(doc):
-    # REST.md §5.4: every input object has additionalProperties: false, so fuzzers find no gap.
+    # the README's REST section: every input object has additionalProperties: false, so fuzzers find no gap.
     lookup = in_document(doc)
 
     def objects(node):

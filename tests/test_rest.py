@@ -29,7 +29,7 @@ from tests.conftest import add_member, err, make_tenant, ok, write
 JSON = {"content-type": "application/json"}
 
 
-# ---- the tools route (REST.md §4.6, §7 statements 17-19) ---------------------------------------------
+# ---- the tools route (the README's REST section statements 17-19) ---------------------------------------------
 
 
 def test_tools_route_answers_exactly_the_structured_content(http):
@@ -58,7 +58,7 @@ def test_unknown_tool_is_404_with_the_mcp_suggestions(http):
     assert close["suggestions"][0] == "get_company"
 
 
-# ---- account routes (REST.md §4.5) -------------------------------------------------------------------
+# ---- account routes (the README's REST section) -------------------------------------------------------------------
 
 
 def test_account_routes_run_their_tools(http, server, tenant):
@@ -100,7 +100,7 @@ def test_read_only_key_cannot_write(server, tenant):
         assert reader.get("/api/v1/company").json() == before.json()
 
 
-# ---- bodies, methods, unknown routes (REST.md §2, §7 statements 15, 22) ------------------------------
+# ---- bodies, methods, unknown routes (the README's REST section statements 15, 22) ------------------------------
 
 
 def test_body_over_2_mb_is_413_and_nothing_is_written(http):
@@ -171,7 +171,7 @@ def test_routes_of_tools_not_served_do_not_exist(db_path, tenant):
         assert refused.status_code == 405 and refused.headers["allow"] == "GET"
 
 
-# ---- auth, request ids, origin, health (REST.md §2, §7 statements 29, 30) ----------------------------
+# ---- auth, request ids, origin, health (the README's REST section statements 29, 30) ----------------------------
 
 
 def test_key_is_required_and_bearer_works(server, tenant):
@@ -374,7 +374,7 @@ def test_issue_paths_are_rewritten_to_the_request(path, expected):
     assert rewrite_path(path, route) == expected
 
 
-# ---- entity routes (REST.md §4.1, §7 statements 8-14, 16, 20, 22) ------------------------------------
+# ---- entity routes (the README's REST section statements 8-14, 16, 20, 22) ------------------------------------
 
 
 def count(http, entity: str = "contact") -> int:

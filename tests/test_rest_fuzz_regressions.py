@@ -16,7 +16,7 @@ def issues(response) -> dict[str, str]:
     return {i["path"]: i["message"] for i in response.json()["error"]["issues"]}
 
 
-# ---- hostile input never causes a 500 (REST.md §5.4) ------------------------------------------------
+# ---- hostile input never causes a 500 (the README's REST section) ------------------------------------------------
 
 
 @pytest.mark.parametrize("origin", ["http://[::1", "http://[x]", "http://]"])
@@ -40,7 +40,7 @@ def test_custom_value_with_control_characters_says_so(http):
     assert found["$.customFieldValues[0].value"] == "contains control characters"
 
 
-# ---- bounds the schema publishes are the ones the server enforces (REST.md §5.4) --------------------
+# ---- bounds the schema publishes are the ones the server enforces (the README's REST section) --------------------
 
 
 @pytest.mark.parametrize(("value", "words"), [("x" * 10_001, "the limit is 10000"), (1e16, "out of range")])
@@ -139,5 +139,5 @@ def test_schemathesis_config_runs_the_contract_checks():
         "ignored_auth",
         "unsupported_method",
     }
-    # A schema-violating body over 2 MB is refused with 413 before parsing (REST.md §2).
+    # A schema-violating body over 2 MB is refused with 413 before parsing (the README's REST section).
     assert 413 in checks["negative_data_rejection"]["expected-statuses"]

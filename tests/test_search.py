@@ -1,4 +1,4 @@
-"""Search (QUERIES.md §5): tokens, FTS matching, literal user text, relevance order, and a brute-force
+"""Search (docs/query-language.md): tokens, FTS matching, literal user text, relevance order, and a brute-force
 comparison against a plain-Python reading of the rules."""
 
 from __future__ import annotations
@@ -151,7 +151,7 @@ def test_renamed_organization_is_found_by_its_new_name_only(http):
     assert hits["results"][1]["items"] == [{"id": org, "name": "Newname Holdings"}]
 
 
-# ---- brute force: the engine against a plain reading of §5 -----------------------------------------------
+# ---- brute force: the engine against a plain reading of the search rules -----------------------------------------------
 
 _WORD = re.compile(r"[^\W_]+")
 

@@ -1,4 +1,4 @@
-"""Storage guarantees: migrations, pragmas, ids, timestamps (DATA-MODEL.md §1, §10)."""
+"""Storage guarantees: migrations, pragmas, ids, timestamps (docs/data-model.md)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Query benchmark (QUERIES.md §8): a fixed-seed data set, every scenario timed, every plan printed.
+"""Query benchmark (docs/query-language.md): a fixed-seed data set, every scenario timed, every plan printed.
 
     .venv/bin/python tools/bench_queries.py [--runs 200] [--seed 7] [--db PATH] [--rebuild] [--no-http]
     .venv/bin/python tools/bench_queries.py --million     # 1,000,000 contacts (built once, ~1 GB)
@@ -43,7 +43,7 @@ NOW = datetime(2026, 1, 15, 12, 0, tzinfo=UTC)  # the data set's "today"; querie
 NOW_ISO = iso(NOW)
 CONTACTS_A, CONTACTS_B, ORGS_A, ORGS_B, USERS_A = 100_000, 10_000, 5_000, 500, 20
 WARMUPS = 20
-# Entity, link and email tables: a SCAN of one of these in F1-F6/C1-C2 is a defect (QUERIES.md §8).
+# Entity, link and email tables: a SCAN of one of these in F1-F6/C1-C2 is a defect (docs/query-language.md).
 _TABLE_SCAN = re.compile(
     r"\bSCAN (contact|organization|deal|service|task|link_\w+|contact_email|custom_value)\b(?!_)"
 )
@@ -155,7 +155,7 @@ def _company(conn, rng, tag: str, contacts: int, orgs: int, users: list[str]) ->
 
 
 def _columns(conn, rng, company_id: str, contacts: list[str]) -> None:
-    """The three contact columns of QUERIES.md §8: Stage (6 options, one default), Value (60 %), Next call (40 %)."""
+    """The three contact columns of docs/query-language.md: Stage (6 options, one default), Value (60 %), Next call (40 %)."""
     made = NOW_ISO
     columns = [
         (_uuid(rng, made), "singleSelect", "Stage", "{}"),

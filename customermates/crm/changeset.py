@@ -6,7 +6,7 @@
     ... write rows and links ...
     changes.finish()        # DTOs after; diff; updatedAt; one event per record; search index
 
-Comparing whole DTOs before and after is what makes WEBHOOKS.md §1.2 hold without special cases:
+Comparing whole DTOs before and after is what makes docs/webhooks.md hold without special cases:
 a record gets `.updated` exactly when its shape changed (own fields, links from either side, deal
 totals), with `changes` computed by `changes.diff`, and a no-op leaves no trace.
 """

@@ -1,4 +1,4 @@
-"""Tool input items as `Draft`s, and every check made before a write (TOOLS.md §1.3 check order).
+"""Tool input items as `Draft`s, and every check made before a write (docs/tools.md check order).
 
     input_issues      repeats, emails, amounts rounding to 0, custom columns   -> invalid_input
     load_targets      the records to change, within the caller's scope          -> not_found

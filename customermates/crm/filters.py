@@ -7,7 +7,7 @@
 
 Every value is read into a form the SQL compares directly: ids as lowercase text, timestamps and
 numbers as `Bounds` (the first stored value that is at or after the value, and the first one past
-it), so `gt`/`gte`/`lt`/`lte`/`equals`/`between` are one table for every ordered kind (QUERIES.md §3).
+it), so `gt`/`gte`/`lt`/`lte`/`equals`/`between` are one table for every ordered kind (docs/query-language.md).
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ if TYPE_CHECKING:
 # ---- operators ---------------------------------------------------------------------------------
 
 NONE, ONE, PAIR, MANY, DAYS = "none", "one", "pair", "many", "days"
-# Operator -> the shape of its value (QUERIES.md §2.2), in the order the docs list them.
+# Operator -> the shape of its value (docs/query-language.md), in the order the docs list them.
 OPERATORS: dict[str, str] = {
     "equals": ONE,
     "contains": ONE,
@@ -67,7 +67,7 @@ MAX_DAYS = 36_500
 
 @dataclass(frozen=True)
 class Bounds:
-    """An ordered value as stored-value bounds: matches are `first <= x < after` (QUERIES.md §3.3-3.4).
+    """An ordered value as stored-value bounds: matches are `first <= x < after` (docs/query-language.md).
 
     `start`/`end` are the value's own first and last point, to check that `between` is not reversed.
     """
@@ -210,7 +210,7 @@ def read_days(raw: Any) -> int:
 
 
 def days_window(days: int, now: datetime) -> Bounds:
-    """From 00:00 UTC of the day `days` before today to the end of today (QUERIES.md §3.3)."""
+    """From 00:00 UTC of the day `days` before today to the end of today (docs/query-language.md)."""
     today = datetime.combine(now.astimezone(UTC).date(), datetime.min.time(), UTC)
     first, after = today - timedelta(days=days), today + timedelta(days=1)
     return Bounds(stamp(first), stamp(after), first, after)
@@ -282,7 +282,7 @@ class Lead:
 
 
 def relation_source(field: Field, op: str, value: Any, scope: Scope) -> Lead | None:
-    """`in` over links: the few linked ids, read from the link index (QUERIES.md §8 F2)."""
+    """`in` over links: the few linked ids, read from the link index (docs/query-language.md F2)."""
     rel = field.relation
     if op != "in" or not value or rel is None:
         return None
@@ -412,7 +412,7 @@ class Field:
         return f'"{self.choices[0]}"' if self.choices else self.kind.example
 
 
-_RELATION_ORDER = {  # QUERIES.md §2.3 lists relation fields in this order
+_RELATION_ORDER = {  # docs/query-language.md lists relation fields in this order
     "contact": ("organization", "deal", "task", "user"),
     "organization": ("contact", "deal", "task", "user"),
     "deal": ("contact", "organization", "service", "task", "user"),
@@ -448,7 +448,7 @@ BUILTIN_FIELDS: dict[str, tuple[Field, ...]] = {
     entity: (*(_relation_field(entity, o) for o in others), *_OWN_FIELDS[entity])
     for entity, others in _RELATION_ORDER.items()
 }
-# Searched, not filtered: a rule on these gets "use searchTerm" (QUERIES.md §4).
+# Searched, not filtered: a rule on these gets "use searchTerm" (docs/query-language.md).
 SEARCHED_ONLY = {
     "contact": ("name", "firstName", "lastName", "fullName", "displayName"),
     "organization": ("name",),

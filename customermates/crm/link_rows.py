@@ -1,4 +1,4 @@
-"""Link rows planned and applied set-wise, and the deal totals that depend on them (DATA-MODEL.md §7).
+"""Link rows planned and applied set-wise, and the deal totals that depend on them (docs/data-model.md).
 
 A call first plans every link it will add, remove or re-quantify (`LinkChanges`), so the records on
 both ends are known before anything is written; then `apply` runs one executemany per table and verb.
@@ -16,7 +16,7 @@ from customermates.errors import Issue, ToolError
 
 DEAL_SERVICE = "link_deal_service"
 ONE = SCALE  # quantity 1 in units
-MAX_TOTAL = 9 * 10**14 * SCALE  # DATA-MODEL.md §1: no total may pass 9 × 10^14
+MAX_TOTAL = 9 * 10**14 * SCALE  # docs/data-model.md: no total may pass 9 × 10^14
 
 
 def oriented(rel: Relation, own: str, other: str) -> tuple[str, str]:

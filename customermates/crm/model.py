@@ -1,7 +1,7 @@
 """What the five CRM entities are, how they link, who may see them, and their search text.
 
 One table of data that records, writes, queries and the tool declarations all read, so a field or a
-relation is named in one place (DATA-MODEL.md §6-7, QUERIES.md §2.3, §5.2).
+relation is named in one place (docs/data-model.md, docs/query-language.md).
 """
 
 from __future__ import annotations
@@ -65,7 +65,7 @@ def _relation(entity: str, other: str) -> Relation:
     return Relation(entity, name, other, f"link_{left}_{right}", own, far)
 
 
-# Relation arrays per entity, in DATA-MODEL.md §6.2 order (DTO key order and listing order).
+# Relation arrays per entity, in docs/data-model.md order (DTO key order and listing order).
 RELATIONS: dict[str, tuple[Relation, ...]] = {
     entity: tuple(_relation(entity, other) for other in others)
     for entity, others in {
@@ -150,7 +150,7 @@ def visible_user_ids(conn: sqlite3.Connection, principal: Principal, ids: list[s
     return {r[0] for r in rows}
 
 
-# ---- money and quantities: integers scaled by 10^4 (DATA-MODEL.md §1) ------------------------------
+# ---- money and quantities: integers scaled by 10^4 (docs/data-model.md) ------------------------------
 
 SCALE = 10_000
 _STEP = Decimal("0.0001")
@@ -172,7 +172,7 @@ def from_units(units: int) -> int | float:
     return whole if frac == 0 else float(Decimal(units) / SCALE)
 
 
-# ---- names and search text (QUERIES.md §5.2, DATA-MODEL.md §10.3-10.4) ----------------------------
+# ---- names and search text (docs/query-language.md, docs/data-model.md) ----------------------------
 
 
 def display_name(first: str, last: str) -> str:

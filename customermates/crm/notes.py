@@ -1,4 +1,4 @@
-"""update_entity_notes and append_entity_notes: Markdown notes of any record type (DATA-MODEL.md §6.3)."""
+"""update_entity_notes and append_entity_notes: Markdown notes of any record type (docs/data-model.md)."""
 
 from __future__ import annotations
 

@@ -7,7 +7,7 @@
       -> run       one page of {id, name} and the exact total, in the caller's snapshot
 
 The SQL leads with the company and, for searches, with the FTS match, so each query is served by an
-index (QUERIES.md §8); `tools/bench_queries.py` prints the plans.
+index (docs/query-language.md); `tools/bench_queries.py` prints the plans.
 """
 
 from __future__ import annotations
@@ -411,7 +411,7 @@ def resolve(
     """Relation ids must be records the caller can see; `"me"` is the caller.
 
     A query fails with `not_found` naming each missing id at its path. A stored query (a widget)
-    instead drops them, so a deleted record simply matches nothing (WIDGETS.md).
+    instead drops them, so a deleted record simply matches nothing (docs/widgets.md).
     """
     wanted: dict[str, set[str]] = {}
     for rule in rules:

@@ -6,7 +6,7 @@
               -> record seqs matching every token (INTERSECT), joined to the entity by seq
 
 User text only ever reaches FTS5 inside a double-quoted string (inner quotes doubled), so `*`, `-`,
-`:`, `(`, `AND`, `NEAR` are searched for as text and never change the query (QUERIES.md §5.1).
+`:`, `(`, `AND`, `NEAR` are searched for as text and never change the query (docs/query-language.md).
 Tokens go to the index as typed: the index's own case folding is the reference, so `Straße` finds
 `STRASSE` only where SQLite folds alike (it does not fold ß to ss, unlike Python's casefold).
 """
@@ -61,7 +61,7 @@ def match_sql(entity: str, terms: Terms) -> tuple[str, list[str]]:
 
 
 def tier_sql(terms: Terms, key: str = "e.name_key") -> tuple[str, list[object]]:
-    """Relevance tier from the record's case-folded name (QUERIES.md §5.4): 0 exact, 1 prefix,
+    """Relevance tier from the record's case-folded name (docs/query-language.md): 0 exact, 1 prefix,
     2 every token in the name itself, 3 matched through other fields (emails, linked names).
 
     Tier 2 reads a short token as "a word of the name starts with it"; words are taken as split by

@@ -62,7 +62,7 @@ def create(call: Call, entity: str, items: list[msgspec.Struct]) -> Mutation:
         raise invalid(issues, plural)
     check_references(call, drafts, {})
     if not call.principal.reads_all(plural):
-        # readOwn-only: assign the creator, or the new record would vanish from their view (§4.3 †).
+        # readOwn-only: assign the creator, or the new record would vanish from their view (docs/data-model.md, read scopes).
         users = relation(entity, "users")
         for d in drafts:
             assigned = d.links.setdefault(users, [])

@@ -133,7 +133,8 @@ async def _classified(
         toolsets=options[0],
         read_only_url=options[1],
         dry_run=options[2],
-        version=header or BATCH_VERSION,  # PROTOCOL.md: without the header a request counts as 2025-03-26
+        version=header
+        or BATCH_VERSION,  # docs/protocol.md: without the header a request counts as 2025-03-26
         correlation_id=request.state.request_id,
     )
     if header == modern.MODERN:

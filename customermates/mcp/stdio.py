@@ -1,4 +1,4 @@
-"""MCP over stdin/stdout (CLI.md `stdio`): one JSON-RPC message per line, through the shared dispatcher.
+"""MCP over stdin/stdout (the README's command line section `stdio`): one JSON-RPC message per line, through the shared dispatcher.
 
 stdout carries JSON-RPC only; everything else goes to stderr. The key is checked again on every
 request, so a revocation or deactivation made by the CLI in another process ends the session.

@@ -79,7 +79,7 @@ def query_arguments(
 
 
 def refuse_query(request: Request) -> None:
-    """Routes that declare no query parameters refuse any (REST.md §2)."""
+    """Routes that declare no query parameters refuse any (the README's REST section)."""
     _, issues = query_arguments(request)
     if issues:
         raise invalid(issues, "the request", writes=False)
@@ -114,7 +114,7 @@ def _moved(path: str, prefix: str, replacement: str, keep_rest: bool = True) -> 
 
 
 def rewrite_path(path: str, route: Route) -> str:
-    """An issue path of the tool input, as the REST caller sent it (REST.md §1)."""
+    """An issue path of the tool input, as the REST caller sent it (the README's REST section)."""
     if route.wrap:
         path = _moved(path, f"$.{route.wrap}[0]", "$") or _moved(path, f"$.{route.wrap}", "$") or path
     if route.path_field:

@@ -1,4 +1,4 @@
-"""Online backup (DATA-MODEL.md §10.6): a consistent copy written beside the target, then renamed."""
+"""Online backup (docs/data-model.md): a consistent copy written beside the target, then renamed."""
 
 from __future__ import annotations
 

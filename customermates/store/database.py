@@ -22,7 +22,7 @@ T = TypeVar("T")
 
 BUSY_TIMEOUT_MS = 10_000
 # Page cache per connection (KiB, negative = size): the default 2 MiB cannot hold a search's FTS
-# doclists and the rows it joins, so every query re-reads them (QUERIES.md §8 S1/S4: 4.5 -> 1.9 ms).
+# doclists and the rows it joins, so every query re-reads them (docs/query-language.md S1/S4: 4.5 -> 1.9 ms).
 CACHE_KIB = 32_768
 MIN_SQLITE = (3, 34, 0)
 
