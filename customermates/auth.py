@@ -18,6 +18,7 @@ log = logging.getLogger("customermates.auth")
 
 _KEY_SHAPE = re.compile(r"^[0-9A-Za-z]{64}$")
 ACCESS_PREFIX = "cmat_"  # OAuth access tokens (customermates.oauth) start so; API keys never do
+MEMO_MAX = 1024  # remembered API keys per read connection
 UNAUTHORIZED = "Missing or invalid API key: send it as `x-api-key: <key>` or `Authorization: Bearer <key>`."
 
 
@@ -69,20 +70,25 @@ def authenticate(conn: sqlite3.Connection, key: str | None, oauth: bool = False)
         if principal is None:
             log.info("auth refused: %s", why)
         return principal
+    return _key_principal(conn, key)[0]
+
+
+def _key_principal(conn: sqlite3.Connection, key: str | None) -> tuple[Principal | None, str | None]:
+    """An API key's principal (or None) and the key's expiry."""
     if not key or not _KEY_SHAPE.match(key):
         log.info("auth refused: %s", "no key" if not key else "malformed key")
-        return None
+        return None, None
     digest = key_hash(key)
     row = accounts.key_row(conn, digest)
     if row is None or not hmac.compare_digest(row[1], digest):
         log.info("auth refused: unknown key")
-        return None
+        return None, None
     reason = _refusal(row)
     if reason:
         log.info("auth refused: key %s %s", row[0], reason)
-        return None
+        return None, None
     perms = frozenset((row[11] or "").split(",")) - {""}
-    return Principal(row[5], row[6], row[8], row[9], bool(row[10]), perms, row[0], bool(row[2]))
+    return Principal(row[5], row[6], row[8], row[9], bool(row[10]), perms, row[0], bool(row[2])), row[3]
 
 
 @dataclass
@@ -100,12 +106,39 @@ class Caller:
     oauth: bool = False  # also accept OAuth access tokens (HTTP with the OAuth front door on)
 
     def verify(self, conn: sqlite3.Connection) -> Principal | None:
-        """The principal, authenticating on the first use (runs in the database thread)."""
+        """The principal, authenticating on the first use (inside the call's transaction).
+
+        On a connection that never writes (`store.database.ReadConnection`) an API key's principal is
+        remembered until anything is committed elsewhere (`PRAGMA data_version`), so a key revoked, a
+        role changed or a user suspended, by this process or the CLI, is seen by the next call.
+        """
         if not self.checked:
-            found = authenticate(conn, self.credential, self.oauth)
-            self.principal = None if found is None else replace(found, source=self.source)
+            self.principal = (
+                self._remembered(conn) if hasattr(conn, "current_memo") else self._looked_up(conn)
+            )
             self.checked = True
         return self.principal
+
+    def _looked_up(self, conn: sqlite3.Connection) -> Principal | None:
+        found = authenticate(conn, self.credential, self.oauth)
+        return None if found is None else replace(found, source=self.source)
+
+    def _remembered(self, conn) -> Principal | None:
+        if self.oauth and self.credential and self.credential.startswith(ACCESS_PREFIX):
+            return self._looked_up(conn)  # OAuth tokens are not remembered
+        memo = conn.current_memo()
+        slot = (key_hash(self.credential or ""), self.source)  # a digest: no key kept in memory
+        hit = memo.get(slot)
+        if hit is not None and (hit[1] is None or hit[1] > now_iso()):
+            return hit[0]
+        found, expires = _key_principal(conn, self.credential)
+        if found is None:
+            return None
+        principal = replace(found, source=self.source)
+        if len(memo) >= MEMO_MAX:
+            memo.clear()
+        memo[slot] = (principal, expires)
+        return principal
 
 
 def _refusal(row: sqlite3.Row) -> str | None:

@@ -16,6 +16,28 @@ _encode = msgspec.json.Encoder().encode
 REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,128}$")
 
 
+_ORIGINS: dict[tuple, str] = {}
+
+
+def origin_of(request: Request) -> str:
+    """`str(request.base_url)` without its trailing slash, built once per distinct set of its inputs."""
+    scope = request.scope
+    key = (
+        scope.get("scheme"),
+        tuple(scope.get("server") or ()),  # a list under some servers and test clients
+        scope.get("root_path"),
+        scope.get("app_root_path"),
+        request.headers.get("host"),
+    )
+    origin = _ORIGINS.get(key)
+    if origin is None:
+        origin = str(request.base_url).rstrip("/")
+        if len(_ORIGINS) >= 256:  # Host is the client's to choose: keep the memo small
+            _ORIGINS.clear()
+        _ORIGINS[key] = origin
+    return origin
+
+
 def json_response(data: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
     return Response(_encode(data), status, headers, media_type="application/json")
 

@@ -6,6 +6,7 @@
       -> argument validation with every issue            `validation.check`
       -> permission and read-only-key checks             `Registry.invoke`
       -> one unit of work in one thread hop              `Database.read` / `Database.write`
+         (a read declared short: on the event loop)      `Tool.short`, `Database.read_now`
       -> structuredContent + a TOON (or JSON) text item  `Outcome` (an error: its JSON body only)
       -> REST routes and OpenAPI operations              `rest/`, `openapi.py`
 
@@ -154,6 +155,8 @@ class Tool:
     idempotent: bool = False
     text_as_json: bool = False
     rest: tuple[Route, ...] = ()
+    short: Callable[[Any], bool] | None = None
+    """A read whose validated input makes it short (a few rows by key) runs without the thread hop."""
 
     def listing(self) -> dict[str, Any]:
         return {
@@ -300,10 +303,11 @@ class Registry:
         try:
             tool = self.lookup(name, toolsets)
             typed = check(args, tool.input, writes=not tool.read_only)
-            run = db.read if tool.read_only else db.write
-            output, extra = await run(
-                _execute, tool, typed, caller, read_only_url, origin, finish, None, dry_run
-            )
+            work = (_execute, tool, typed, caller, read_only_url, origin, finish, None, dry_run)
+            if tool.short is not None and tool.short(typed):
+                output, extra = db.read_now(*work)
+            else:
+                output, extra = await (db.read if tool.read_only else db.write)(*work)
             return success(tool, output, extra)
         except Rehearsed as done:
             return success(tool, done.result)

@@ -23,6 +23,10 @@ _SURROGATE = re.compile("[\ud800-\udfff]")
 _ESCAPES = {"\\": "\\\\", '"': '\\"', "\n": "\\n", "\r": "\\r", "\t": "\\t"}
 _KEYS: dict[str, str] = {}
 _KEYS_MAX = 4096
+# Short string values as encoded before (labels, enum values, column ids, dates repeat across calls).
+_STRINGS: dict[str, str] = {}
+_STRINGS_MAX = 8192
+_STRING_CACHED_LEN = 64
 
 
 class _Unusual(Exception):
@@ -53,6 +57,18 @@ def _quote(text: str) -> str:
 
 
 def _string(text: str) -> str:
+    encoded = _STRINGS.get(text)
+    if encoded is not None:
+        return encoded
+    encoded = _fresh_string(text)
+    if len(text) <= _STRING_CACHED_LEN:
+        if len(_STRINGS) >= _STRINGS_MAX:
+            _STRINGS.clear()
+        _STRINGS[text] = encoded
+    return encoded
+
+
+def _fresh_string(text: str) -> str:
     if not text.isascii() and _SURROGATE.search(text):
         raise _Unusual
     if (
@@ -82,7 +98,7 @@ def _key(key: Any) -> str:
 def _primitive(value: Any) -> str:
     cls = type(value)
     if cls is str:
-        return _string(value)
+        return _STRINGS.get(value) or _string(value)
     if value is None:
         return "null"
     if cls is bool:
@@ -188,8 +204,18 @@ def _root(value: Any, lines: list[str]) -> None:
 
 
 def _fields(obj: dict, depth: int, lines: list[str]) -> None:
+    pad = "  " * depth
+    keys = _KEYS
     for key, value in obj.items():
-        _field(_key(key), value, depth, lines)
+        name = keys.get(key) or _key(key)
+        cls = type(value)
+        if cls is str:  # the common case first, as `_field` would render it
+            lines.append(pad + name + ": " + (_STRINGS.get(value) or _string(value)))
+        elif cls is dict or cls is list:
+            _field(name, value, depth, lines)
+        else:
+            _is_container(value)
+            lines.append(pad + name + ": " + _primitive(value))
 
 
 def _field(key: str, value: Any, depth: int, lines: list[str]) -> None:

@@ -83,3 +83,50 @@ def test_nothing_is_written_with_a_revoked_key(server, tenant, revoked, db_path)
 def test_missing_key_is_refused_without_reading_the_body(server):
     response = httpx.post(f"{server.url}/api/v1/contacts", content=b"{not json")
     assert response.status_code == 401 and response.json() == UNAUTHORIZED
+
+
+READS = [
+    ("GET", "/api/v1/users/me", None),  # short reads: on the event loop, the key remembered
+    ("POST", "/api/v1/tools/get_current_user", {}),
+    ("POST", "/api/v1/tools/count_entity", {"entity": "contact"}),  # through a pooled reader
+]
+
+
+def _get_entities(client: httpx.Client, ident: str) -> httpx.Response:
+    items = [{"entity": "contact", "id": ident}]
+    return rpc(client, "tools/call", {"name": "get_entities", "arguments": {"items": items}})
+
+
+def test_a_key_remembered_by_many_reads_is_refused_once_the_cli_revokes_it(server, tenant, http):
+    made = http.post("/api/v1/contacts", json={"firstName": "Known"}).json()["item"]["id"]
+    for _ in range(8):  # every read connection has seen (and may remember) the key
+        for method, path, body in READS:
+            assert http.request(method, path, json=body).status_code == 200
+        assert _get_entities(http, made).json()["result"]["isError"] is False
+    revoke_by_cli(server.db_path, tenant.email)
+    for method, path, body in READS:
+        response = http.request(method, path, json=body)
+        assert (response.status_code, response.json()) == (401, UNAUTHORIZED)
+    refused = _get_entities(http, made)
+    assert (refused.status_code, refused.json()) == (401, UNAUTHORIZED)
+
+
+def test_a_user_deactivated_by_the_cli_is_refused_by_the_next_short_read(server, tenant, http, db_path):
+    second = (
+        "--email",
+        "second@acme.example",
+        "--first-name",
+        "Sec",
+        "--last-name",
+        "Ond",
+        "--role",
+        "Admin",
+    )
+    added = cli("users", "add", "--company-id", tenant.company_id, *second, db=db_path)
+    assert added.returncode == 0, added.stderr  # so that the owner may be deactivated
+    for _ in range(8):
+        assert http.get("/api/v1/users/me").json()["email"] == tenant.email
+    done = cli("users", "set-status", "--email", tenant.email, "--status", "inactive", db=db_path)
+    assert done.returncode == 0, done.stderr
+    response = http.get("/api/v1/users/me")
+    assert (response.status_code, response.json()) == (401, UNAUTHORIZED)

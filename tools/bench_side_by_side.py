@@ -1,8 +1,12 @@
 """Side-by-side server benchmark: customermates beside the bare stack and the `mcp` SDK's own server.
 
     python tools/bench_side_by_side.py [--seconds 5] [--connections 16] [--http auto|h11|httptools]
-                                       [--loop auto|asyncio|uvloop] [--only get,create]
+                                       [--loop auto|asyncio|uvloop] [--only get,create] [--sweep 1,32]
     python tools/bench_side_by_side.py --seconds 3        # smoke run (~1.5 min)
+    python tools/bench_side_by_side.py --reads            # the read targets only (~1 min)
+
+`--reads` is `--only get,rest_get --no-cold`: the MCP and REST reads at `--connections`, then again at
+each `--sweep` count (1 client for p50, 32 connections for p99), and the targets of issue 14.
 
 Three servers on the same data (the 100,000-contact set of `bench_queries.py`, each on its own copy),
 each pinned to core 0 with `taskset`, driven in turn by `wrk` pinned to core 1, back to back per
@@ -185,6 +189,9 @@ class _RecordingDatabase:
         self.hops: list[dict[str, Any]] = []
 
     async def _hop(self, fn, args, write: bool | None):
+        return self._now(fn, args, write)
+
+    def _now(self, fn, args, write: bool | None):
         from customermates.store.database import in_transaction
 
         recording = _RecordingConnection(self.conn)
@@ -198,6 +205,9 @@ class _RecordingDatabase:
 
     async def read(self, fn, *args):
         return await self._hop(fn, args, False)
+
+    def read_now(self, fn, *args):  # ours skips the thread hop here; the references replay it as one
+        return self._now(fn, args, False)
 
     async def write(self, fn, *args):
         return await self._hop(fn, args, True)
@@ -688,6 +698,11 @@ def main() -> None:
         help="another checkout (e.g. `git archive main | tar -x -C DIR`): its server runs as a 4th column",
     )
     parser.add_argument("--only", default="", help="comma list of scenario keys (get, filter, rest_get, …)")
+    parser.add_argument(
+        "--sweep", default="1,32", help="extra connection counts for the reads (get, rest_get); '' for none"
+    )
+    parser.add_argument("--no-cold", action="store_true", help="skip the cold-start measurement")
+    parser.add_argument("--reads", action="store_true", help="--only get,rest_get --no-cold")
     parser.add_argument("--serve", choices=("ours", "bare", "sdk"), help=argparse.SUPPRESS)
     parser.add_argument("--db", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--port", type=int, help=argparse.SUPPRESS)
@@ -696,6 +711,8 @@ def main() -> None:
     if opts.serve:
         serve(opts.serve, opts.db, opts.port, opts.plans, opts.http, opts.loop)
         return
+    if opts.reads:
+        opts.only, opts.no_cold = "get,rest_get", True
     run(opts)
 
 
@@ -724,10 +741,11 @@ def run(opts) -> None:
         started = time.perf_counter()
         if opts.compare_stacks:
             return compare_stacks(wrk, folder, plans_path, cases[0], key, ids, opts)
-        cold, cold_rss = cold_start(folder / "bare.db")
-        bare_cold, _ = cold_start(folder / "bare.db", plans_path)
-        print(f"cold start `customermates serve` -> /healthz 200 (100,000 contacts): {cold * 1000:.0f} ms"
-              f" (median of 3; the bare reference: {bare_cold * 1000:.0f} ms); RSS then {cold_rss:.1f} MB")  # fmt: skip
+        if not opts.no_cold:
+            cold, cold_rss = cold_start(folder / "bare.db")
+            bare_cold, _ = cold_start(folder / "bare.db", plans_path)
+            print(f"cold start `customermates serve` -> /healthz 200 (100,000 contacts): {cold * 1000:.0f} ms"
+                  f" (median of 3; the bare reference: {bare_cold * 1000:.0f} ms); RSS then {cold_rss:.1f} MB")  # fmt: skip
         servers: dict[str, Server] = {}
         try:
             for kind in ("ours", "bare", "sdk", "base") if opts.base else ("ours", "bare", "sdk"):
@@ -781,8 +799,9 @@ def compare_stacks(wrk, folder, plans_path, case, key, ids, opts) -> None:
 def _load(wrk, servers, cases, key, ids, folder, opts) -> list[Row]:
     rows = []
     passes = [(c, opts.connections) for c in cases]
-    # Latency at one client, and p99 at 32 connections, for the MCP read that matters most.
-    passes += [(c, n) for c in cases if c.key == "get" for n in (1, 32)]
+    # Latency at one client, and p99 at 32 connections, for the reads by id.
+    sweep = [int(n) for n in opts.sweep.split(",") if n.strip()]
+    passes += [(c, n) for c in cases if c.key in ("get", "rest_get") for n in sweep]
     extra = f" | {'base req/s':>8} {'p50':>6} {'p99':>7} {'/base':>6}" if "base" in servers else ""
     print(f"\n{HEADER}{extra}")
     for case, connections in passes:
@@ -843,6 +862,16 @@ def _summary(rows: list[Row]) -> None:
         )
     if 32 in get:
         print(f"  p99 at 32 connections: {get[32].by_kind['ours'].p99:.1f} ms (target <= 50 ms)")
+    rest = {r.connections: r for r in rows if r.case.key == "rest_get"}
+    main_rest = next((r for n, r in rest.items() if n not in (1, 32)), None)
+    if main_rest:
+        o, b = main_rest.by_kind["ours"], main_rest.by_kind["bare"]
+        print(f"  REST GET /contacts/{{id}} req/s vs bare {o.rps / b.rps:5.0%}")
+    if 1 in rest:
+        o, b = rest[1].by_kind["ours"], rest[1].by_kind["bare"]
+        print(f"  REST p50 at one client: {o.p50:.2f} ms vs bare {b.p50:.2f} ms = {o.p50 / b.p50:.2f}x")
+    if 32 in rest:
+        print(f"  REST p99 at 32 connections: {rest[32].by_kind['ours'].p99:.1f} ms (target <= 50 ms)")
     create = next((r for r in rows if r.case.key == "create"), None)
     if create:
         print(f"  create_contacts of 10: {create.by_kind['ours'].rps:.0f} calls/s (target >= 500)")

@@ -247,6 +247,7 @@ TOOLS = [
         read_only=True,
         idempotent=True,
         rest=(Route("GET", BASE, "custom_columns_list", TAG, body=False, query=("entityType",)),),
+        short=lambda args: args.entityType is not UNSET,  # one type: at most MAX_COLUMNS rows
     ),
     *(_update(suffix) for suffix in KINDS),
     Tool(

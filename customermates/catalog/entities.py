@@ -30,6 +30,7 @@ from customermates.shapes import Id, Input
 SOURCE = "From filter_entity or search_all_entities."
 RecordId = Annotated[Id, Meta(description=SOURCE)]
 Ids = Annotated[list[Id], Meta(min_length=1, max_length=BATCH, description="Unique ids, " + SOURCE.lower())]
+SHORT_READ = 5  # up to this many ids, get_entities runs on the event loop (no thread hop)
 RELATION_NAMES = ("organizations", "contacts", "deals", "services", "tasks", "users")
 
 
@@ -244,6 +245,7 @@ TOOLS = [
         read_only=True,
         idempotent=True,
         rest=GET_ROUTES,
+        short=lambda args: len(args.items) <= SHORT_READ,
     ),
     Tool(
         "update_entity_notes",

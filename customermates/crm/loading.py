@@ -116,14 +116,11 @@ def _rows(conn, viewer: Viewer, entity: str, packed: str, with_notes: bool) -> d
     where = scope(viewer, entity, "e")
     if where is None:
         return {}
-    scalars = SCALARS[entity]
-    columns = ", ".join(f"e.{c[1]}" for c in scalars)
-    sql = (
-        f"SELECT e.id, {columns}, e.notes, e.created_at, e.updated_at"
-        f" FROM json_each(?) j CROSS JOIN {entity} e ON e.id = j.value WHERE {where[0]}"
-    )
-    shape = _shaper(scalars, 1)
-    n = len(scalars) + 1
+    built = _ROW_SQL.get((entity, where[0]))
+    if built is None:
+        built = _ROW_SQL[(entity, where[0])] = _row_sql(entity, where[0])
+    sql, shape = built
+    n = len(SCALARS[entity]) + 1
     out = {}
     for row in _cursor(conn).execute(sql, [packed, *where[1]]):
         dto = {"id": row[0], **shape(row)}
@@ -137,6 +134,20 @@ def _rows(conn, viewer: Viewer, entity: str, packed: str, with_notes: bool) -> d
     return out
 
 
+# The rows statement (and its shaper) by entity and scope fragment: built once each.
+_ROW_SQL: dict[tuple[str, str], tuple[str, Any]] = {}
+
+
+def _row_sql(entity: str, where: str) -> tuple[str, Any]:
+    scalars = SCALARS[entity]
+    columns = ", ".join(f"e.{c[1]}" for c in scalars)
+    sql = (
+        f"SELECT e.id, {columns}, e.notes, e.created_at, e.updated_at"
+        f" FROM json_each(?) j CROSS JOIN {entity} e ON e.id = j.value WHERE {where}"
+    )
+    return sql, _shaper(scalars, 1)
+
+
 def relation_columns(rel: Relation) -> tuple[tuple[str, str, Any], ...]:
     columns = REF_COLUMNS[rel.other]
     return (*columns, QUANTITY) if rel.table == "link_deal_service" else columns
@@ -148,11 +159,31 @@ def _relations(conn, viewer: Viewer, entity: str, packed: str) -> list[tuple[Rel
     One statement for all relation kinds (a UNION ALL, one branch per kind, padded to one width):
     a statement costs more than the few rows each branch reads.
     """
+    wheres = [scope(viewer, rel.other, "o") for rel in RELATIONS[entity]]
+    key = (entity, tuple(None if w is None else w[0] for w in wheres))
+    built = _RELATION_SQL.get(key)
+    if built is None:
+        built = _RELATION_SQL[key] = _relation_sql(entity, key[1])
+    sql, shapes = built
+    if not sql:
+        return []
+    params = [p for w in wheres if w is not None for p in (packed, *w[1])]
+    out = []
+    for row in _cursor(conn).execute(sql, params):
+        rel, shape = shapes[row[0]]
+        out.append((rel, row[1], shape(row)))
+    return out
+
+
+# The relations statement (and its row shapers) by entity and scope fragments: built once each.
+_RELATION_SQL: dict[tuple, tuple[str, dict[int, tuple[Relation, Any]]]] = {}
+
+
+def _relation_sql(entity: str, wheres: tuple[str | None, ...]) -> tuple[str, dict[int, tuple[Relation, Any]]]:
     rels = RELATIONS[entity]
     width = max(len(relation_columns(rel)) for rel in rels)
-    branches, params, shapes = [], [], {}
-    for n, rel in enumerate(rels):
-        where = scope(viewer, rel.other, "o")
+    branches, shapes = [], {}
+    for n, (rel, where) in enumerate(zip(rels, wheres, strict=True)):
         if where is None:
             continue
         columns = relation_columns(rel)
@@ -163,18 +194,10 @@ def _relations(conn, viewer: Viewer, entity: str, packed: str) -> list[tuple[Rel
         branches.append(
             f"SELECT {n}, l.{rel.own_col}, o.name_key, o.id, {', '.join(select)} FROM json_each(?) j"
             f" CROSS JOIN {rel.table} l ON l.{rel.own_col} = j.value"
-            f" CROSS JOIN {TABLE[rel.other]} o ON o.id = l.{rel.other_col} WHERE {where[0]}"
+            f" CROSS JOIN {TABLE[rel.other]} o ON o.id = l.{rel.other_col} WHERE {where}"
         )
-        params += [packed, *where[1]]
         shapes[n] = (rel, _shaper(columns, 4))
-    if not branches:
-        return []
-    sql = " UNION ALL ".join(branches) + " ORDER BY 1, 3, 4"
-    out = []
-    for row in _cursor(conn).execute(sql, params):
-        rel, shape = shapes[row[0]]
-        out.append((rel, row[1], shape(row)))
-    return out
+    return (" UNION ALL ".join(branches) + " ORDER BY 1, 3, 4") if branches else "", shapes
 
 
 def load_records(

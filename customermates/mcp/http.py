@@ -12,11 +12,10 @@ from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import request_response
 
 from customermates.auth import UNAUTHORIZED, Caller, Principal
 from customermates.errors import Issue
-from customermates.httpio import BodyTooLarge, error_response, read_body, too_large
+from customermates.httpio import BodyTooLarge, error_response, origin_of, read_body, too_large
 from customermates.mcp import batches, jsontext, modern
 from customermates.mcp import dispatch as rpc
 from customermates.registry import TOOLSETS
@@ -33,10 +32,19 @@ NO_SESSION = (
 )
 
 
+_SSE: dict[str, bool] = {}
+
+
 def _wants_sse(accept: str) -> bool:
     """True when `Accept` lists text/event-stream and nothing that admits application/json."""
-    types = {part.split(";", 1)[0].strip().lower() for part in accept.split(",")}
-    return "text/event-stream" in types and not types & {"application/json", "application/*", "*/*"}
+    known = _SSE.get(accept)
+    if known is None:
+        types = {part.split(";", 1)[0].strip().lower() for part in accept.split(",")}
+        known = "text/event-stream" in types and not types & {"application/json", "application/*", "*/*"}
+        if len(_SSE) >= 256:  # the client's text: keep the memo small
+            _SSE.clear()
+        _SSE[accept] = known
+    return known
 
 
 def _reply(payload: Any, status: int, request: Request) -> Response:
@@ -121,7 +129,7 @@ async def _classified(
     caller: Caller = request.state.caller
     who: Principal | Caller = caller  # a tool call authenticates in its own transaction
     if not _is_tool_call(message):
-        principal = await request.app.state.db.read(caller.verify)
+        principal = request.app.state.db.read_now(caller.verify)
         if principal is None:
             return error_response("unauthorized", UNAUTHORIZED)  # the Gate sends its full 401
         who = principal
@@ -129,7 +137,7 @@ async def _classified(
         who,
         request.app.state.db,
         request.app.state.registry,
-        origin=str(request.base_url).rstrip("/"),
+        origin=origin_of(request),
         toolsets=options[0],
         read_only_url=options[1],
         dry_run=options[2],
@@ -208,12 +216,14 @@ def _id(message: Any) -> Any:
     return ident if isinstance(ident, str | int) and not isinstance(ident, bool) else None
 
 
-class AnyMethod:
-    """The endpoint as a plain ASGI app: Starlette then routes every method to it (a function
-    endpoint would get Starlette's own 405 with another `Allow` for methods not listed)."""
+async def asgi(scope, receive, send) -> None:
+    """The endpoint as a plain ASGI app, for every method (Starlette's own 405 would list other methods)."""
+    response = await endpoint(Request(scope, receive))
+    await response(scope, receive, send)
 
-    def __init__(self) -> None:
-        self.app = request_response(endpoint)
+
+class AnyMethod:
+    """`asgi` as a route endpoint (Starlette would wrap a plain function as a request handler)."""
 
     async def __call__(self, scope, receive, send) -> None:
-        await self.app(scope, receive, send)
+        await asgi(scope, receive, send)

@@ -11,6 +11,7 @@ from starlette.requests import Request
 from customermates.call import Call
 from customermates.crm.loading import load_records
 from customermates.errors import Failed, ToolError
+from customermates.httpio import origin_of
 from customermates.registry import Finish, Outcome, Registry
 from customermates.rest.route import Route
 
@@ -24,7 +25,7 @@ async def invoke(
         name,
         args,
         request.state.caller,
-        origin=str(request.base_url).rstrip("/"),
+        origin=origin_of(request),
         correlation_id=request.state.request_id,
         finish=finish,
     )
