@@ -5,11 +5,11 @@ from __future__ import annotations
 import contextlib
 import logging
 import re
+from collections.abc import Mapping
 from pathlib import Path
 
 import anyio
 from starlette.applications import Starlette
-from starlette.datastructures import Headers
 from starlette.middleware.errors import ServerErrorMiddleware
 from starlette.requests import Request
 from starlette.responses import Response
@@ -20,7 +20,7 @@ from customermates.auth import UNAUTHORIZED, Caller, LastUsed, flush_last_used
 from customermates.catalog import REGISTRY
 from customermates.config import Settings
 from customermates.errors import Disconnected
-from customermates.httpio import REQUEST_ID, error_response, json_response, tool_error_response
+from customermates.httpio import REQUEST_ID, error_response, header_map, json_response, tool_error_response
 from customermates.ids import new_id
 from customermates.mcp import http as mcp_http
 from customermates.oauth import metadata as oauth_metadata
@@ -58,7 +58,7 @@ def origin_allowed(origin: str, host: str | None, settings: Settings) -> bool:
     return bool(host) and origin.rstrip("/").split("://", 1)[1] == host
 
 
-def api_key(headers: Headers) -> str | None:
+def api_key(headers: Mapping[str, str]) -> str | None:
     key = headers.get("x-api-key")
     if key:
         return key.strip()
@@ -95,7 +95,7 @@ class Gate:
     @classmethod
     async def guard(cls, app, scope, receive, send):
         """Everything the Gate does for one HTTP request, in front of `app` (`Server` calls it directly)."""
-        headers = Headers(scope=scope)
+        headers = header_map(scope)
         given = headers.get("x-request-id", "")
         request_id = given if REQUEST_ID.match(given) else new_id()
         scope.setdefault("state", {})["request_id"] = request_id
@@ -155,10 +155,10 @@ class Gate:
         return send_verified
 
     @staticmethod
-    def refused_origin(scope, headers: Headers) -> Response | None:
-        given = headers.getlist("origin")
-        if not given:
+    def refused_origin(scope, headers: Mapping[str, str]) -> Response | None:
+        if "origin" not in headers:
             return None
+        given = [v.decode("latin-1") for k, v in scope["headers"] if k == b"origin"]
         origin = given[0]
         settings: Settings = scope["app"].state.settings
         if settings.oauth and scope["path"] in oauth_routes.OPEN_PATHS:
@@ -184,6 +184,7 @@ class Server(Starlette):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self._hot = ServerErrorMiddleware(self._gated)
+        self._by_segment: dict[str, list[PathRoute]] | None = None
 
     async def __call__(self, scope, receive, send) -> None:
         if scope["type"] == "http":
@@ -201,17 +202,32 @@ class Server(Starlette):
             return mcp_http.asgi
         if not path.startswith("/api/v1/"):
             return None
-        for route in self.router.routes:
-            if isinstance(route, PathRoute):
-                match, child = route.matches(scope)
-                if match is Match.FULL:
-                    scope["route"] = route
-                    scope.update(child)
-                    return route.handle
+        if self._by_segment is None:
+            self._by_segment = _route_index(self.router.routes)
+        segment = path[8:].split("/", 1)[0]
+        for route in self._by_segment.get(segment, self._by_segment[""]):
+            match, child = route.matches(scope)
+            if match is Match.FULL:
+                scope["route"] = route
+                scope.update(child)
+                return route.handle
         return None
 
     async def _gated(self, scope, receive, send) -> None:
         await Gate.guard(scope.pop("handler"), scope, receive, send)
+
+
+def _route_index(routes) -> dict[str, list[PathRoute]]:
+    """The REST routes by the path segment after `/api/v1/`, each list in the router's order; a route
+    with a parameter there is a candidate for every segment (key "": segments no literal route has)."""
+    rest = [r for r in routes if isinstance(r, PathRoute) and r.path.startswith("/api/v1/")]
+    first = [r.path[8:].split("/", 1)[0] for r in rest]
+    open_ = {i for i, f in enumerate(first) if f.startswith("{")}
+    index = {
+        f: [r for i, r in enumerate(rest) if first[i] == f or i in open_] for f in first if f and f[0] != "{"
+    }
+    index[""] = [r for i, r in enumerate(rest) if i in open_]
+    return index
 
 
 async def healthz(request: Request) -> Response:

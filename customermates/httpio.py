@@ -17,6 +17,21 @@ REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,128}$")
 
 
 _ORIGINS: dict[tuple, str] = {}
+_HEADERS = "customermates.headers"
+
+
+def header_map(scope) -> dict[str, str]:
+    """The request's headers by (lower-case) name, the first of repeated ones: what Starlette's
+    `Headers.get` answers, built once per request instead of a list scan per look-up."""
+    found = scope.get(_HEADERS)
+    if found is None:
+        found = {}
+        for name, value in scope["headers"]:
+            key = name.decode("latin-1")
+            if key not in found:
+                found[key] = value.decode("latin-1")
+        scope[_HEADERS] = found
+    return found
 
 
 def origin_of(request: Request) -> str:
@@ -27,7 +42,7 @@ def origin_of(request: Request) -> str:
         tuple(scope.get("server") or ()),  # a list under some servers and test clients
         scope.get("root_path"),
         scope.get("app_root_path"),
-        request.headers.get("host"),
+        header_map(scope).get("host"),
     )
     origin = _ORIGINS.get(key)
     if origin is None:
@@ -52,7 +67,7 @@ def tool_error_response(err: ToolError, headers: dict[str, str] | None = None) -
 
 async def read_body(request: Request, limit: int = MAX_BODY_BYTES) -> bytes:
     """The whole body, refusing more than `limit` bytes before reading (Content-Length) or while reading."""
-    declared = request.headers.get("content-length")
+    declared = header_map(request.scope).get("content-length")
     if declared and declared.isdigit() and int(declared) > limit:
         raise BodyTooLarge
     chunks, size = [], 0

@@ -160,6 +160,27 @@ async def measure(
     return best
 
 
+async def _bare(path: Path, key: str, ids: list[str], calls: int, rounds: int, rng: random.Random) -> None:
+    """The side-by-side benchmark's bare reference (a Starlette endpoint replaying our statements)."""
+    import bench_side_by_side as side
+
+    from customermates.store import connect
+
+    conn = connect(path)
+    company = conn.execute("SELECT company_id FROM app_user WHERE email = ?", (OWNER,)).fetchone()[0]
+    wanted = [c for c in side.scenarios(conn, company) if c.key in ("get", "rest_get")]
+    conn.close()
+    plans = await side.record(path, key, wanted, ids[0])
+    app = side.bare_app(path, plans)
+    async with Lifespan(app):
+        for case in wanted:
+            method, route, body = case.request()
+            headers = [(b"host", b"127.0.0.1:8000"), (b"content-type", b"application/json")]
+            shaped = (method, route, headers, body.encode())
+            cpu, wall = await measure(app, shaped, ids, calls, rng, rounds)
+            print(f"{'bare reference: ' + case.key:44} {cpu:8.0f} {wall:8.0f}")
+
+
 async def main(calls: int, rounds: int, profile: str | None) -> None:
     from customermates.app import create_app
 
@@ -172,6 +193,7 @@ async def main(calls: int, rounds: int, profile: str | None) -> None:
             for name, case in cases(key).items():
                 cpu, wall = await measure(app, case, ids, calls, rng, rounds)
                 print(f"{name:44} {cpu:8.0f} {wall:8.0f}")
+            await _bare(path, key, ids, calls, rounds, rng)
             if profile:
                 import cProfile
                 import pstats

@@ -15,7 +15,7 @@ from starlette.responses import Response
 
 from customermates.auth import UNAUTHORIZED, Caller, Principal
 from customermates.errors import Issue
-from customermates.httpio import BodyTooLarge, error_response, origin_of, read_body, too_large
+from customermates.httpio import BodyTooLarge, error_response, header_map, origin_of, read_body, too_large
 from customermates.mcp import batches, jsontext, modern
 from customermates.mcp import dispatch as rpc
 from customermates.registry import TOOLSETS
@@ -50,7 +50,7 @@ def _wants_sse(accept: str) -> bool:
 def _reply(payload: Any, status: int, request: Request) -> Response:
     body = jsontext.dumps(payload)
     # Only successes may be SSE: the SDK client reads a 4xx body only when it is application/json.
-    if status == 200 and _wants_sse(request.headers.get("accept", "")):
+    if status == 200 and _wants_sse(header_map(request.scope).get("accept", "")):
         return Response(b"event: message\ndata: " + body + b"\n\n", 200, media_type="text/event-stream")
     return Response(body, status, media_type="application/json")
 
@@ -65,6 +65,8 @@ def _bad_option(name: str, message: str, hint: str) -> Response:
 
 def _url_options(request: Request) -> tuple[frozenset[str] | None, bool, bool] | Response:
     """`toolsets`, `readonly` and `dryrun` query parameters, or a 400 naming the valid values."""
+    if not request.scope.get("query_string"):
+        return None, False, False  # the defaults, without parsing an empty query
     toolsets = None
     given = request.query_params.getlist("toolsets")
     if given:
@@ -91,10 +93,9 @@ async def endpoint(request: Request) -> Response:
     except BodyTooLarge:
         return too_large()
     # A 2026-07-28 (or unsupported) header means the stateless rules: no session is ever looked at.
-    handshake = (
-        request.headers.get("mcp-protocol-version", rpc.HANDSHAKE_VERSIONS[0]) in rpc.HANDSHAKE_VERSIONS
-    )
-    session = request.headers.get("mcp-session-id") if handshake else None
+    headers = header_map(request.scope)
+    handshake = headers.get("mcp-protocol-version", rpc.HANDSHAKE_VERSIONS[0]) in rpc.HANDSHAKE_VERSIONS
+    session = headers.get("mcp-session-id") if handshake else None
     if request.method == "DELETE" and session:
         # No session is ever issued: any id named is unknown, and without one there is nothing to end.
         return Response(status_code=404)
@@ -120,7 +121,7 @@ async def _classified(
     request: Request, message: Any, options: tuple[frozenset[str] | None, bool, bool]
 ) -> Response:
     """Apply the version table, then the batch or single-message rules."""
-    header = request.headers.get("mcp-protocol-version")
+    header = header_map(request.scope).get("mcp-protocol-version")
     if header is not None and header not in rpc.SUPPORTED_VERSIONS:
         data = {"supported": rpc.SUPPORTED_VERSIONS, "requested": header}
         return _rpc_error(
