@@ -140,6 +140,8 @@ def _shape(objects: list) -> tuple | None:
     first = objects[0]
     if type(first) is not dict or not first:
         return None
+    if len(objects) == 1:  # most arrays hold one object: no columns to gather
+        return _single_shape(first)
     keys = first.keys()
     n = len(keys)
     for obj in objects:
@@ -158,6 +160,25 @@ def _shape(objects: list) -> tuple | None:
     return tuple(fields)
 
 
+def _single_shape(obj: dict) -> tuple | None:
+    """`_shape([obj])` for a non-empty dict, without building one-element columns."""
+    fields: list[tuple[str, tuple | None]] = []
+    for key, value in obj.items():
+        cls = type(value)
+        if cls in _PRIMITIVES:
+            fields.append((key, None))
+        elif cls is dict:
+            nested = _single_shape(value) if value else None
+            if nested is None:
+                return None
+            fields.append((key, nested))
+        elif cls is list:
+            return None
+        else:
+            raise _Unusual
+    return tuple(fields)
+
+
 def _keyed_shape(obj: dict) -> tuple | None:
     if len(obj) < 2:
         return None
@@ -166,10 +187,13 @@ def _keyed_shape(obj: dict) -> tuple | None:
 
 def _leaves(obj: dict, shape: tuple, out: list) -> None:
     for key, nested in shape:
-        if nested is None:
-            out.append(_primitive(obj[key]))
+        value = obj[key]
+        if nested is not None:
+            _leaves(value, nested, out)
+        elif type(value) is str:
+            out.append(_STRINGS.get(value) or _string(value))
         else:
-            _leaves(obj[key], nested, out)
+            out.append(_primitive(value))
 
 
 def _row(obj: dict, shape: tuple) -> str:
@@ -178,8 +202,16 @@ def _row(obj: dict, shape: tuple) -> str:
     return ",".join(out)
 
 
+_FIELD_LISTS: dict[tuple, str] = {}
+
+
 def _field_list(shape: tuple) -> str:
-    return "{" + ",".join(_key(k) + ("" if n is None else _field_list(n)) for k, n in shape) + "}"
+    known = _FIELD_LISTS.get(shape)
+    if known is None:
+        known = "{" + ",".join(_key(k) + ("" if n is None else _field_list(n)) for k, n in shape) + "}"
+        if len(_FIELD_LISTS) < _KEYS_MAX:
+            _FIELD_LISTS[shape] = known
+    return known
 
 
 def _root(value: Any, lines: list[str]) -> None:

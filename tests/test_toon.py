@@ -117,3 +117,34 @@ def test_a_record_reads_as_the_library_writes_it():
     text = toon.encode(record)
     assert text == toon_format.encode(record)
     assert '      organizations[2]{id,name}:\n        o1,"Acme, Inc."\n        o2,"-"' in text
+
+
+# get_entities results: the shapes the fast paths (one-object arrays, repeated strings) are built for.
+REF = st.fixed_dictionaries({"id": TEXT, "name": st.one_of(TEXT, st.none(), NUMBERS)})
+CUSTOM_VALUE = st.fixed_dictionaries(
+    {"columnId": TEXT, "label": TEXT, "type": TEXT, "value": TEXT},
+    optional={"optionLabel": TEXT},
+)
+RECORD = st.fixed_dictionaries(
+    {
+        "id": TEXT,
+        "firstName": PRIMITIVES,
+        "emails": st.lists(TEXT, max_size=3),
+        "organizations": st.lists(REF, max_size=3),
+        "deals": st.lists(st.one_of(REF, st.fixed_dictionaries({"id": TEXT, "nested": REF})), max_size=2),
+        "customFieldValues": st.lists(CUSTOM_VALUE, max_size=3),
+        "createdAt": TEXT,
+    },
+    optional={"notes": st.one_of(TEXT, st.none()), "extra": st.dictionaries(TEXT, PRIMITIVES, max_size=2)},
+)
+FOUND = st.fixed_dictionaries({"entity": TEXT, "id": TEXT, "record": RECORD})
+RESULT = st.fixed_dictionaries(
+    {"items": st.lists(FOUND, min_size=1, max_size=3), "notFound": st.lists(REF, max_size=2), "message": TEXT}
+)
+
+
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(RESULT)
+def test_get_entities_results_match_the_library(value):
+    _same(value)
+    _same(value)  # again: now from the memos of strings, keys and field lists
