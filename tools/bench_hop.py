@@ -7,8 +7,9 @@ contact (`load_records` in a read transaction) run in the calling thread, the sa
 `Database.read` (one aiosqlite hop), and an empty unit of work through the hop (its own cost).
 Sequential calls from one coroutine: per-call latency, not throughput. Prints one table.
 
-In process the hop costs ~0.1 ms of a ~0.2 ms load, but reads run on the event loop instead measured
-3x slower in the server under wrk (docs/benchmarks.md), so reads keep their hop.
+In process the hop costs ~0.1 ms of a ~0.2 ms load. Reads declared short (`Tool.short`: get_entities
+of a few ids, get_current_user, one type's custom columns) now run on the event loop through
+`Database.read_now`; the others keep their hop (docs/benchmarks.md, "Read path").
 """
 
 from __future__ import annotations

@@ -1,0 +1,47 @@
+"""The API's paths skip Starlette's router (app.Server): each must reach the route the router picks."""
+
+from __future__ import annotations
+
+from starlette.routing import Match
+
+from customermates.app import create_app
+from customermates.mcp import http as mcp_http
+from customermates.rest.routing import PathRoute
+
+SAMPLE = {"{id}": "0195e267-7d60-757d-a799-ddfc94d91793", "{name}": "get_entities"}
+
+
+def _scope(path: str, method: str = "GET") -> dict:
+    return {"type": "http", "method": method, "path": path, "root_path": "", "headers": []}
+
+
+def _router_pick(app, path: str):
+    for route in app.router.routes:
+        if route.matches(_scope(path))[0] is Match.FULL:
+            return route
+    return None
+
+
+def test_every_api_path_reaches_the_route_the_router_picks(tmp_path):
+    app = create_app(tmp_path / "crm.db")
+    paths = [r.path for r in app.router.routes if isinstance(r, PathRoute)]
+    assert len(paths) > 40
+    for pattern in paths:
+        path = pattern
+        for slot, value in SAMPLE.items():
+            path = path.replace(slot, value)
+        scope = _scope(path)
+        handler = app._handler(scope)
+        expected = _router_pick(app, path)
+        assert handler == expected.handle, path
+        assert scope["route"] is expected
+        if "{id}" in pattern:
+            assert scope["path_params"] == {"id": SAMPLE["{id}"]}
+
+
+def test_paths_no_route_owns_are_left_to_the_router(tmp_path):
+    app = create_app(tmp_path / "crm.db")
+    assert app._handler(_scope("/api/v1/mcp", "POST")) is mcp_http.asgi
+    for path in ("/healthz", "/api/v1/", "/api/v1/nothing", "/api/v1/contacts/a/b", "/api/v2/contacts", "/x"):
+        assert app._handler(_scope(path)) is None, path
+        assert _router_pick(app, path) is None or not isinstance(_router_pick(app, path), PathRoute), path
