@@ -29,6 +29,7 @@ from bench_data import building, schema_digest, two_companies  # noqa: E402
 from customermates.auth import Principal, authenticate  # noqa: E402
 from customermates.call import Call  # noqa: E402
 from customermates.catalog import REGISTRY  # noqa: E402
+from customermates.crm import organization_totals  # noqa: E402
 from customermates.crm.model import SCALE  # noqa: E402
 from customermates.ids import new_id, now_iso  # noqa: E402
 from customermates.store import accounts as acc  # noqa: E402
@@ -86,6 +87,7 @@ def _company(conn: sqlite3.Connection, rng: random.Random, company_id: str, scal
     conn.executemany("INSERT INTO link_organization_deal VALUES (?, ?)", sorted(org_links))
     conn.executemany("INSERT INTO link_contact_deal VALUES (?, ?)", sorted(contact_links))
     conn.executemany("UPDATE deal SET total_value = ? WHERE id = ?", totals)
+    organization_totals.refresh_company(conn, company_id)
 
 
 def build(path: Path, seed: int) -> None:
@@ -142,14 +144,13 @@ def write_scenarios(conn: sqlite3.Connection, company_id: str) -> list[tuple[str
     service = _first(conn, "service", company_id, 1)[0]
     new_deals = [{"name": f"New {i}", "services": [{"serviceId": service, "quantity": 2}],
                   "organizationIds": orgs[2 * i : 2 * i + 2]} for i in range(10)]  # fmt: skip
-    linked = conn.execute("SELECT count(*) FROM link_deal_service WHERE right_id = ?", (service,)).fetchone()[
-        0
-    ]
+    linked = conn.execute("SELECT count(*) FROM link_deal_service WHERE right_id = ?", (service,))
+    repriced = linked.fetchone()[0]
     return [
         ("X1", "create_deals: 10 deals, 2 organizations each", "create_deals", {"deals": new_deals}),
         ("X2", "link_entities: 1 organization to 10 deals", "link_entities",
          {"entity": "organization", "sourceId": orgs[-1], "relation": "deals", "ids": deals}),
-        ("X3", f"update_services: new amount, {linked} deals repriced", "update_services",
+        ("X3", f"update_services: new amount, {repriced} deals repriced", "update_services",
          {"services": [{"id": service, "amount": 12345.5}]}),
         ("X4", "delete_entities: 1 deal", "delete_entities", {"entity": "deal", "ids": deals[:1]}),
     ]  # fmt: skip
