@@ -383,14 +383,19 @@ def test_migration_0008_fills_the_totals_of_an_existing_database(tmp_path, monke
     rival = insert("organization", b, "Rival")
     d1, d2, d3 = (insert("deal", a, n, v) for n, v in (("D1", 1_000_000), ("D2", 500_000), ("D3", 7)))
     d4 = insert("deal", b, "D4", 990_000)
+    huge, big = insert("organization", a, "Huge"), insert("organization", a, "Big")
+    d5, d6, d7 = (
+        insert("deal", a, n, v) for n, v in (("D5", 5 * 10**18), ("D6", 5 * 10**18), ("D7", 4 * 10**18))
+    )
     conn.executemany(
         "INSERT INTO link_organization_deal VALUES (?, ?)",
-        [(orbit, d1), (orbit, d2), (nadir, d2), (rival, d4)],
+        [(orbit, d1), (orbit, d2), (nadir, d2), (rival, d4), (huge, d5), (huge, d6), (big, d7), (big, d1)],
     )
     monkeypatch.setattr(mig, "available", lambda: every)
     assert 8 in mig.migrate(conn)
     stored = dict(conn.execute("SELECT id, deal_value FROM organization"))
-    assert stored == {orbit: 1_500_000, nadir: 500_000, empty: 0, rival: 990_000}
+    assert stored == {orbit: 1_500_000, nadir: 500_000, empty: 0, rival: 990_000, huge: None,
+                      big: 4 * 10**18 + 1_000_000}  # fmt: skip
     assert d3  # a deal without organizations counts nowhere
     plan = " ".join(r[3] for r in conn.execute(
         "EXPLAIN QUERY PLAN SELECT id, deal_value FROM organization WHERE company_id = ? AND deal_value <> 0"

@@ -15,14 +15,17 @@ import json
 import sqlite3
 from collections.abc import Iterable
 
-# Deal totals are ≥ 0 and at most 9 × 10^18 units each; `total()` (a float) tells whether the exact
-# integer sum is safely below 2^63 before `sum()` is asked for it (an overflowing sum() is an error).
+# Σ total_value in one pass without a 64-bit overflow (an overflowing sum() is an error, which would
+# fail the write): the high and low 32 bits of each deal total (≥ 0) are summed apart and joined only
+# when the result fits; otherwise the value is NULL and readers compute from the links.
 _LINKED = (
     "FROM link_organization_deal l CROSS JOIN deal d ON d.id = l.right_id WHERE l.left_id = organization.id"
 )
+_HIGH, _LOW = "sum(d.total_value >> 32)", "sum(d.total_value & 4294967295)"
 VALUE_SQL = (
-    f"CASE WHEN (SELECT total(abs(d.total_value)) {_LINKED}) < 9e18"
-    f" THEN (SELECT coalesce(sum(d.total_value), 0) {_LINKED}) END"
+    f"(SELECT CASE WHEN count(*) = 0 THEN 0"
+    f" WHEN min(d.total_value) >= 0 AND {_HIGH} < 2147483000 AND {_LOW} < 1099511627776"
+    f" THEN {_HIGH} * 4294967296 + {_LOW} END {_LINKED})"
 )
 
 
