@@ -224,7 +224,7 @@ def _plan(conn: sqlite3.Connection, principal: Principal, widget_id: str) -> lis
         conn.set_trace_callback(None)
     lines = []
     for sql in seen:
-        if "sum(" in sql or "count(*)" in sql:
+        if "sum(" in sql or "count(*)" in sql or "deal_value" in sql:
             for row in conn.execute(f"EXPLAIN QUERY PLAN {sql}").fetchall():
                 lines.append(f"  {row[3]}")
     return lines
