@@ -7,6 +7,8 @@
 One aggregate statement per widget (plus the query engine's look-up of relation ids in filters),
 whatever the number of records: GROUP BY over the link indexes, the 100 largest records and the
 rest summed with window functions. Python only shapes the at most ~100 rows that come back.
+Deal value by organization, unfiltered, for a reader who reads every organization and deal, comes
+from the stored per-organization totals instead (`organization_totals`): the same points.
 """
 
 from __future__ import annotations
