@@ -7,7 +7,7 @@ import logging
 import re
 import sqlite3
 import time
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 from customermates.ids import now_iso
 from customermates.permissions import READ_ACTIONS
@@ -37,6 +37,8 @@ class Principal:
     source: str = "mcp"
     oauth_grant_id: str | None = None  # set when the caller signed in with OAuth (customermates.oauth)
     oauth_client_id: str | None = None
+    # `can` answers by permission: a principal is remembered across calls (Caller.verify)
+    _answers: dict[str, bool] = field(default_factory=dict, init=False, repr=False, compare=False)
 
     @property
     def credential_id(self) -> str | None:
@@ -44,6 +46,12 @@ class Principal:
         return self.key_id or self.oauth_grant_id
 
     def can(self, permission: str) -> bool:
+        known = self._answers.get(permission)
+        if known is None:
+            known = self._answers[permission] = self._can(permission)
+        return known
+
+    def _can(self, permission: str) -> bool:
         resource, action = permission.split(".")
         if self.read_only and action not in READ_ACTIONS:
             return False
