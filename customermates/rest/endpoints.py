@@ -22,7 +22,7 @@ from customermates.rest.requests import (
     rewrite_error,
     shape_issues,
 )
-from customermates.rest.responses import OUTPUTS, Ctx, Failed, full_records, invoke, location
+from customermates.rest.responses import OUTPUTS, Ctx, Failed, finish_of, invoke, location
 
 log = logging.getLogger("customermates.rest")
 
@@ -32,7 +32,7 @@ Endpoint = Callable[[Request], Awaitable[Response]]
 def bound_endpoint(registry: Registry, p: Plan) -> Endpoint:
     """The handler of one route: request -> arguments -> tool -> adapted result."""
     route, tool = p.route, p.tool
-    finish = full_records(route)
+    finish = finish_of(route, registry)
 
     async def endpoint(request: Request) -> Response:
         body = await json_object(request, not tool.read_only) if route.body else {}

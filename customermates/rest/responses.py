@@ -6,14 +6,16 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
+import msgspec
 from starlette.requests import Request
 
 from customermates.call import Call
 from customermates.crm.loading import load_records
 from customermates.errors import Failed, ToolError
 from customermates.httpio import origin_of
-from customermates.registry import Finish, Outcome, Registry
+from customermates.registry import Finish, Outcome, Registry, Tool, authorize
 from customermates.rest.route import Route
+from customermates.validation import check
 
 
 async def invoke(
@@ -39,6 +41,28 @@ class Ctx:
 
     async def invoke(self, name: str, args: Any, finish: Finish | None = None) -> Outcome:
         return await invoke(self.request, self.registry, name, args, finish)
+
+
+def finish_of(route: Route, registry: Registry) -> Finish | None:
+    """What a route reads in the call's own transaction after the tool: full records for `records`
+    routes, the entity type's custom columns for an entity's `single` route (same snapshot, one trip)."""
+    if route.output == "records":
+        return full_records(route)
+    columns = registry.tools.get("list_custom_columns")
+    if route.output == "single" and route.entity is not None and columns is not None:
+        return _columns_of(columns, route.entity)
+    return None
+
+
+def _columns_of(tool: Tool, entity: str) -> Finish:
+    """`list_custom_columns` of one entity type, run inside another call (its input checked once)."""
+    typed = check({"entityType": entity}, tool.input, writes=False)
+
+    def load(call: Call, output: Any) -> list[Any]:
+        authorize(tool, typed, call.principal, False)
+        return msgspec.to_builtins(tool.handler(call, typed))["items"]
+
+    return load
 
 
 def full_records(route: Route) -> Finish | None:
@@ -73,7 +97,8 @@ async def single(ctx: Ctx, outcome: Outcome) -> dict[str, Any]:
     if ctx.route.entity is None:
         return {"item": items[0]}
     first = items[0]
-    return {"item": {**first["record"], "notes": first.get("notes")}, "customColumns": await _columns(ctx)}
+    columns = outcome.extra if outcome.extra is not None else await _columns(ctx)
+    return {"item": {**first["record"], "notes": first.get("notes")}, "customColumns": columns}
 
 
 async def _columns(ctx: Ctx) -> list[Any]:
