@@ -464,7 +464,7 @@ class Plan:
     page_size: int
     led: bool = False  # a narrow id set leads: every match is sorted anyway, so the page counts them too
     custom_sort: str | None = None  # a custom column id sorted through its index (`fetch_custom`)
-    count: tuple[str, list[Any]] | None = None  # a cheaper exact count (custom-value rules only)
+    count: tuple[str, list[Any]] | None = None  # a cheaper exact count (custom-value rules, no rule at all)
 
     @property
     def offset(self) -> int:
@@ -557,6 +557,16 @@ def _custom_count(
     return f"SELECT count(*) FROM {lead} e WHERE {' AND '.join(where)}", params
 
 
+def _live_count(principal: Principal, entity: str, checked: Checked) -> tuple[str, list[Any]] | None:
+    """No filter and no search for a company-wide reader: the total is the company's live count,
+    one row kept by triggers (schemas/0009_record_counts.sql), instead of a walk over a million index
+    entries."""
+    if checked.rules or checked.terms.tokens or not principal.reads_all(PLURAL[entity]):
+        return None
+    sql = "SELECT coalesce((SELECT live FROM record_count WHERE company_id = ? AND entity_type = ?), 0)"
+    return sql, [principal.company_id, entity]
+
+
 def _lead(
     principal: Principal, entity: str, checked: Checked, ctx: fl.Scope, sizes: dict[int, int] | None = None
 ) -> tuple[str, list[Any], Rule | None]:
@@ -607,7 +617,8 @@ def build(
     return Plan(
         query.entity, source, " AND ".join(where), order, params, order_params, checked.sort,
         query.page, query.page_size, led=led, custom_sort=None if led else custom,
-        count=_custom_count(principal, query.entity, checked, sizes or {}, ctx),
+        count=_custom_count(principal, query.entity, checked, sizes or {}, ctx)
+        or _live_count(principal, query.entity, checked),
     )  # fmt: skip
 
 
