@@ -60,3 +60,8 @@ CREATE TRIGGER task_uncounted AFTER DELETE ON task
 BEGIN
     UPDATE record_count SET live = live - 1 WHERE company_id = old.company_id AND entity_type = 'task';
 END;
+
+-- A contact looked up by id from a link (organizationIds, userIds, ... filters lead with the linked
+-- ids) finds its scope, stamps and name key in this one index: a query led by 15,000 links reads no
+-- table row until its page of 25 is chosen (docs/query-language.md, "Totals").
+CREATE INDEX contact_id_scope ON contact(id, company_id, created_at, updated_at, name_key);
