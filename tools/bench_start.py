@@ -1,6 +1,6 @@
 """Cold start benchmark: `customermates serve` process start to the first `/healthz` 200, then the first calls.
 
-    .venv/bin/python tools/bench_start.py [--runs 7] [--no-pin] [--db PATH]
+    .venv/bin/python tools/bench_start.py [--runs 7] [--no-pin] [--db PATH] [--load 20]
 
 On a copy of the 100,000-contact data set of `bench_queries.py` (built first when missing), each
 run starts `python -m customermates serve` (pinned to core 0 with `taskset` unless --no-pin) and
@@ -9,6 +9,8 @@ first MCP `tools/list` and the first `tools/call filter_entity` (page of 25 cont
 time of its own request. Also the process's RSS after those calls. Prints one row per run and the
 medians; the target is a healthz at <= 0.5 s (docs/benchmarks.md). Also prints the import time of
 the serving modules in a fresh interpreter, the part of the start that Python itself spends.
+With --load N, one more server then takes N seconds of mixed reads from 16 connections (searches,
+filters, counts, get_entities, tools/list) and its peak RSS (VmHWM) is printed (target <= 150 MB).
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tools"))
 
 TARGET_S = 0.5
+RSS_TARGET_MB = 150
 IMPORTS = "import time; t = time.perf_counter(); import uvicorn, customermates.cli, customermates.app; print(time.perf_counter() - t)"
 
 
@@ -119,6 +122,67 @@ def one_start(db: Path, key: str, pin: bool, source: Path = ROOT) -> tuple[float
         proc.wait(10)
 
 
+def _mix(ids: list[str]) -> list[tuple[str, dict]]:
+    contact = {"entity": "contact", "pageSize": 25}
+    return [
+        ("filter_entity", contact),
+        ("filter_entity", contact | {"searchTerm": "mit"}),
+        ("filter_entity", contact | {"searchTerm": "ada lo"}),
+        (
+            "filter_entity",
+            contact | {"sortDescriptor": {"field": "updatedAt", "direction": "desc"}, "page": 40},
+        ),
+        ("count_entity", {"entity": "contact", "searchTerm": "son"}),
+        ("search_all_entities", {"searchTerm": "acme"}),
+        *[("get_entities", {"items": [{"entity": "contact", "id": i}]}) for i in ids[:8]],
+    ]
+
+
+def under_load(db: Path, key: str, seconds: float, pin: bool, source: Path = ROOT) -> tuple[float, int, int]:
+    """Peak RSS (MB) of a server after `seconds` of mixed reads from 16 connections; calls, errors."""
+    import random
+    import threading
+
+    port = _free_port()
+    cmd = [sys.executable, "-m", "customermates", "serve", "--db", str(db), "--port", str(port)]
+    if pin and shutil.which("taskset"):
+        cmd = ["taskset", "-c", "0", *cmd]
+    proc = subprocess.Popen(cmd, env=_env(source), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    done, errors = [0], [0]
+    try:
+        _wait_healthz(port, proc, time.perf_counter())
+        body = json.dumps({"jsonrpc": "2.0", "id": 1, "method": "tools/call",
+                           "params": {"name": "filter_entity", "arguments": {"entity": "contact", "pageSize": 50}}})  # fmt: skip
+        listed = json.loads(_request(port, "POST", "/api/v1/mcp", body.encode(), key)[1])
+        ids = [i["id"] for i in listed["result"]["structuredContent"]["items"]]
+        mix = _mix(ids) + [("tools/list", {})]
+        ends = time.perf_counter() + seconds
+
+        def client(seed: int) -> None:
+            rng = random.Random(seed)
+            while time.perf_counter() < ends:
+                name, args = rng.choice(mix)
+                method, params = (
+                    ("tools/list", {})
+                    if name == "tools/list"
+                    else ("tools/call", {"name": name, "arguments": args})
+                )
+                payload = json.dumps({"jsonrpc": "2.0", "id": 1, "method": method, "params": params}).encode()
+                status, answer = _request(port, "POST", "/api/v1/mcp", payload, key)
+                done[0] += 1
+                errors[0] += status != 200 or b'"isError":true' in answer
+
+        threads = [threading.Thread(target=client, args=(n,)) for n in range(16)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        return _rss_mb(proc.pid), done[0], errors[0]
+    finally:
+        proc.terminate()
+        proc.wait(10)
+
+
 def prepared(source: Path, folder: Path) -> tuple[Path, str]:
     """A copy of the data set (the server migrates it) and a fresh key for company A's owner."""
     from customermates.store import accounts as acc
@@ -143,6 +207,7 @@ def main() -> None:
     parser.add_argument("--no-pin", action="store_true", help="do not pin the server to core 0")
     parser.add_argument("--db", type=Path, help="a data set file (default: the 100,000-contact set)")
     parser.add_argument("--source", type=Path, default=ROOT, help="the checkout to start (default: this one)")
+    parser.add_argument("--load", type=float, default=0, help="seconds of mixed reads for the peak RSS")
     args = parser.parse_args()
     source = args.db
     if source is None:
@@ -175,11 +240,19 @@ def main() -> None:
             row = one_start(db, key, not args.no_pin, args.source)
             rows.append(row)
             print(_line(str(run), row))
+        if args.load:
+            peak, calls, errors = under_load(db, key, args.load, not args.no_pin, args.source)
     medians = [statistics.median(col) for col in zip(*rows, strict=True)]
     verdict = "ok" if medians[0] <= TARGET_S else "OVER"
     print(
         f"{_line('p50', medians)}   target healthz <= {TARGET_S * 1000:.0f} ms: {verdict}; load {os.getloadavg()[0]:.2f}"
     )
+    if args.load:
+        verdict = "ok" if peak <= RSS_TARGET_MB else "OVER"
+        print(
+            f"under load: {calls:,} calls in {args.load:.0f} s from 16 connections, {errors} errors;"
+            f" peak RSS {peak:.0f} MB (target <= {RSS_TARGET_MB}): {verdict}"
+        )
 
 
 def _line(label: str, row) -> str:
