@@ -105,7 +105,9 @@ def one_start(db: Path, key: str, pin: bool, source: Path = ROOT) -> tuple[float
     if pin and shutil.which("taskset"):
         cmd = ["taskset", "-c", "0", *cmd]
     began = time.perf_counter()
-    proc = subprocess.Popen(cmd, env=_env(source), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        cmd, env=_env(source), cwd=source, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
     try:
         healthz = _wait_healthz(port, proc, began)
         cpu = _cpu_s(proc.pid)
@@ -147,7 +149,9 @@ def under_load(db: Path, key: str, seconds: float, pin: bool, source: Path = ROO
     cmd = [sys.executable, "-m", "customermates", "serve", "--db", str(db), "--port", str(port)]
     if pin and shutil.which("taskset"):
         cmd = ["taskset", "-c", "0", *cmd]
-    proc = subprocess.Popen(cmd, env=_env(source), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        cmd, env=_env(source), cwd=source, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
     done, errors = [0], [0]
     try:
         _wait_healthz(port, proc, time.perf_counter())
@@ -218,7 +222,7 @@ def main() -> None:
             source.parent.mkdir(parents=True, exist_ok=True)
             bench_queries.build(source, 7)
     imports = [
-        float(subprocess.run([sys.executable, "-c", IMPORTS], env=_env(args.source), capture_output=True, text=True,
+        float(subprocess.run([sys.executable, "-c", IMPORTS], env=_env(args.source), cwd=args.source, capture_output=True, text=True,
                              check=True).stdout)
         for _ in range(args.runs)
     ]  # fmt: skip
