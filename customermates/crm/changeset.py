@@ -18,7 +18,7 @@ from collections import defaultdict
 from typing import Any
 
 from customermates.call import Call
-from customermates.crm import link_rows
+from customermates.crm import link_rows, organization_totals
 from customermates.crm.loading import display_name_of, load_company_records
 from customermates.crm.model import refresh_search, relation
 from customermates.record_diff import diff
@@ -84,6 +84,7 @@ class Changeset:
 
     def finish(self) -> None:
         """Compare, stamp `updatedAt`, record one event per changed record, refresh search rows."""
+        organization_totals.refresh(self.call.conn, self.order)  # deal values by organization
         self.after = self._load([k for k, kind in self.order.items() if kind != "deleted"])
         stamped: list[Key] = []
         for key, kind in self.order.items():
