@@ -29,6 +29,7 @@ UUID_PATTERN = r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0
 _UUID = re.compile(UUID_PATTERN[1:-1])
 # Characters that show nothing: a name made only of them is empty (a zero-width space is no name).
 _INVISIBLE = {"Cc", "Cf", "Zs", "Zl", "Zp"}
+_SURROGATE = re.compile("[\ud800-\udfff]")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _CONTROL_MULTILINE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 NULL_HINT = "Omit the field to keep its value."
@@ -164,7 +165,7 @@ class _Walk:
             if not is_uuid(value):
                 self.add(path, f"{_quote(value)} is not a valid id (a UUID)", ID_HINT)
             return value.lower()
-        if any(0xD800 <= ord(ch) <= 0xDFFF for ch in value):
+        if _SURROGATE.search(value):
             self.add(path, "contains an unpaired surrogate", "Send valid UTF-8 text.")
             return value
         value = unicodedata.normalize("NFC", value)

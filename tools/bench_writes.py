@@ -1,11 +1,11 @@
 """Write-path benchmark in process: CPU per call of the create and link tools, steady on a shared machine.
 
-    python tools/bench_writes.py [--calls 300] [--profile create10] [--webhook]
+    python tools/bench_writes.py [--calls 300] [--rounds 3] [--only create10,W1] [--profile W2] [--webhook]
 
 Each scenario runs its tool through `Registry.run` (validation, permissions, the handler, search rows,
 audit rows, webhook outbox rows, one transaction, committed) on a copy of the 100,000-contact data set
 of `bench_queries.py`, and reports CPU time per call (`time.process_time`, which other processes on
-the machine do not inflate) beside wall time. `--webhook` adds an enabled webhook subscribed to every
+the machine inflate far less than wall time), the best of `--rounds`, beside its wall time. `--webhook` adds an enabled webhook subscribed to every
 event first, so each call also writes outbox rows. `--profile KEY` prints a cProfile of that scenario.
 
     create10   create_contacts of 10 (what the side-by-side benchmark sends)
@@ -44,8 +44,12 @@ Scenario = tuple[str, str, int, Callable[[], tuple[str, dict]]]
 def scenarios(conn: sqlite3.Connection, principal: Principal) -> list[Scenario]:
     """(key, title, contacts per call, next call's (tool, arguments))."""
     company = principal.company_id
-    orgs = [r[0] for r in conn.execute("SELECT id FROM organization WHERE company_id = ? LIMIT 500", (company,))]
-    loose = [r[0] for r in conn.execute("SELECT id FROM contact WHERE company_id = ? LIMIT 20000", (company,))]
+    orgs = [
+        r[0] for r in conn.execute("SELECT id FROM organization WHERE company_id = ? LIMIT 500", (company,))
+    ]
+    loose = [
+        r[0] for r in conn.execute("SELECT id FROM contact WHERE company_id = ? LIMIT 20000", (company,))
+    ]
     n = count()
 
     def people(size: int, linked: bool) -> tuple[str, dict]:
@@ -96,6 +100,7 @@ def add_webhook(conn: sqlite3.Connection, principal: Principal) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--calls", type=int, default=300, help="calls per scenario (W1/W2: a tenth)")
+    parser.add_argument("--rounds", type=int, default=3, help="rounds per scenario; the best is shown")
     parser.add_argument("--only", default="", help="comma list of scenario keys")
     parser.add_argument("--profile", default="", help="a scenario key: print its cProfile instead")
     parser.add_argument("--webhook", action="store_true", help="an enabled webhook for every event first")
@@ -123,16 +128,18 @@ def main() -> None:
             measure(conn, principal, make, opts.calls)
             profiler.disable()
             print(f"{opts.profile}: {title}, {opts.calls} calls")
-            pstats.Stats(profiler).sort_stats("tottime").print_stats(30)
+            pstats.Stats(profiler).sort_stats(__import__("os").environ.get("SORT", "tottime")).print_stats(30)
             return
         print(f"SQLite {sqlite3.sqlite_version}; webhook: {'yes' if opts.webhook else 'no'}")
-        print(f"{'key':8} {'CPU µs/call':>11} {'wall µs':>9} {'calls/s (CPU)':>13} {'contacts/s':>10}  scenario")
+        print(
+            f"{'key':8} {'CPU µs/call':>11} {'wall µs':>9} {'calls/s (CPU)':>13} {'contacts/s':>10}  scenario"
+        )
         rates = {}
         for ident, title, size, make in cases:
             if opts.only and ident not in opts.only.split(","):
                 continue
             calls = max(10, opts.calls // 10) if size >= 100 else opts.calls
-            cpu, wall = measure(conn, principal, make, calls)
+            cpu, wall = min(measure(conn, principal, make, calls) for _ in range(opts.rounds))
             rates[ident] = size * 1e6 / cpu
             print(f"{ident:8} {cpu:11.0f} {wall:9.0f} {1e6 / cpu:13.0f} {rates[ident]:10.0f}  {title}")
         if "W1" in rates and "W2" in rates:

@@ -184,7 +184,8 @@ class Changeset:
                 event.record = whole[key]
 
     def _refresh_search(self) -> None:
-        stale: set[Key] = {k for k, kind in self.order.items() if kind == "created"}
+        created = {k for k, kind in self.order.items() if kind == "created"}
+        stale: set[Key] = set()
         for key, change in self.changed.items():
             if SEARCH_KEYS[key[0]] & change.keys():
                 stale.add(key)
@@ -192,5 +193,7 @@ class Changeset:
             renamed = [k[1] for k, change in self.changed.items() if k[0] == entity and keys & change.keys()]
             rel = relation(entity, rel_name)
             stale.update((rel.other, i) for i in link_rows.linked_ids(self.call.conn, rel, renamed))
-        for entity, ids in by_entity(stale).items():
+        for entity, ids in by_entity(created).items():
+            refresh_search(self.call.conn, entity, ids, new=True)
+        for entity, ids in by_entity(stale - created).items():
             refresh_search(self.call.conn, entity, ids)
