@@ -53,6 +53,9 @@ def json_type(value: Any) -> str:
     return _JSON_TYPE.get(type(value), type(value).__name__)
 
 
+_FIELDS: dict[type, dict[str, mi.Field]] = {}  # fields by JSON name, per struct class
+
+
 class _Walk:
     def __init__(self) -> None:
         self.issues: list[Issue] = []
@@ -101,7 +104,9 @@ class _Walk:
                 path, f"expected an object, got {json_type(value)}", "Send a JSON object with named fields."
             )
             return value
-        fields = {f.encode_name: f for f in t.fields}
+        fields = _FIELDS.get(t.cls)
+        if fields is None:
+            fields = _FIELDS[t.cls] = {f.encode_name: f for f in t.fields}
         hints = getattr(t.cls, "__unknown_hints__", {})
         out = {}
         for key, item in value.items():
