@@ -138,3 +138,45 @@ def test_a_webhook_gets_the_whole_linked_organization(crm, monkeypatch):
     assert [c["firstName"] for c in record["contacts"]] == ["Ada", "Bo"]
     assert [c["id"] for c in record["contacts"]] == [ada, bo]
     assert crm.conn.execute("SELECT count(*) FROM webhook_delivery").fetchone()[0] == 1
+
+
+def test_a_created_record_is_recorded_exactly_as_a_read_shows_it(crm):
+    """The `.created` snapshot is built from what was written; a read right after must agree."""
+    from customermates.crm.loading import load_company_records
+
+    select = {"label": "Stage", "options": [{"label": "Lead", "isDefault": True}, {"label": "Won"}]}
+    for entity in ("contact", "organization", "service", "task"):
+        crm.call("create_single_select_custom_column", {"entityType": entity, **select})
+        crm.call("create_plain_custom_column", {"entityType": entity, "label": "a note"})
+    plain = {
+        e: crm.call("list_custom_columns", {"entityType": e})["items"] for e in ("contact", "organization")
+    }
+    note = next(c["id"] for c in plain["contact"] if c["label"] == "a note")
+    [org] = create(crm, "create_organizations", "organizations", [{"name": "Acme", "notes": "big"}])
+    [svc] = create(crm, "create_services", "services", [{"name": "Audit", "amount": 12.5}])
+    [deal] = create(
+        crm, "create_deals", "deals", [{"name": "Big", "services": [{"serviceId": svc, "quantity": 2}]}]
+    )
+    made = {
+        "contact": create(crm, "create_contacts", "contacts", [
+            {"firstName": "Ada", "lastName": "L", "emails": ["a@x.example", "b@x.example"],
+             "organizationIds": [org], "dealIds": [deal], "userIds": [crm.admin.user_id],
+             "customFieldValues": [{"columnId": note, "value": "hi"}], "notes": "n"},
+            {"firstName": "Bo"},
+        ]),
+        "organization": create(crm, "create_organizations", "organizations", [{"name": "Beta", "dealIds": [deal]}]),
+        "service": create(crm, "create_services", "services", [{"name": "Fix", "amount": 1, "dealIds": [deal]}]),
+        "task": create(crm, "create_tasks", "tasks", [{"name": "Call", "contactIds": [], "organizationIds": [org]}]),
+    }  # fmt: skip
+    for entity, ids in made.items():
+        shown = load_company_records(crm.conn, crm.company_id, entity, ids)
+        for record_id in ids:
+            snapshot = crm.conn.execute(
+                "SELECT snapshot FROM audit_log WHERE entity_id = ? AND event = ?",
+                (record_id, f"{entity}.created"),
+            ).fetchone()[0]
+            assert json.loads(snapshot) == shown[record_id]
+            assert list(json.loads(snapshot)) == list(shown[record_id])  # the same key order too
+    ada = load_company_records(crm.conn, crm.company_id, "contact", made["contact"][:1])[made["contact"][0]]
+    assert [v["label"] for v in ada["customFieldValues"]] == ["a note", "Stage"]
+    assert [o["name"] for o in ada["organizations"]] == ["Acme"] and ada["deals"][0]["id"] == deal

@@ -61,12 +61,16 @@ class Changeset:
         self.order: dict[Key, str] = {}  # key -> "created" | "deleted" | "touched", first touch first
         self.whole: set[Key] = set()  # touched records whose own fields may change: whole DTOs
         self.watch: dict[tuple[str, str], set[str]] = defaultdict(set)  # (type, relation) -> other ids
+        self.made: dict[Key, dict[str, Any]] = {}
         self.before: dict[Key, dict[str, Any]] = {}
         self.after: dict[Key, dict[str, Any]] = {}
         self.changed: dict[Key, dict[str, Any]] = {}
 
-    def created(self, entity: str, ids: list[str]) -> None:
+    def created(self, entity: str, ids: list[str], made: dict[str, dict[str, Any]] | None = None) -> None:
+        """New records; `made`: their DTOs built from what the writer wrote, relation arrays empty
+        (all their links are in the plan given to `links`, so `finish` fills them in one query each)."""
         self.order.update(((entity, i), "created") for i in ids)
+        self.made.update(((entity, i), dto) for i, dto in (made or {}).items())
 
     def deleting(self, entity: str, ids: list[str]) -> None:
         self.order.update(((entity, i), "deleted") for i in ids)
@@ -126,6 +130,19 @@ class Changeset:
             out.update(((entity, i), part) for i, part in parts.items())
         return out
 
+    def _fill_made(self) -> None:
+        """The relation arrays of the records `created` with their DTOs: their planned links."""
+        for entity, ids in by_entity(self.made).items():
+            for rel in RELATIONS[entity]:
+                watched = self.watch.get((entity, rel.name))
+                if not watched:
+                    continue
+                for owner, element in link_rows.elements(
+                    self.call.conn, self.call.company_id, rel, ids, watched
+                ):
+                    self.made[(entity, owner)][rel.name].append(element)
+        self.after.update(self.made)
+
     def snapshot(self) -> None:
         """Load the DTOs of every touched or deleted record as they are now (call before writing)."""
         self.before = self._load(
@@ -144,8 +161,15 @@ class Changeset:
 
     def finish(self) -> None:
         """Compare, stamp `updatedAt`, record one event per changed record, refresh search rows."""
-        self.after = self._load([k for k, kind in self.order.items() if kind == "created" or k in self.whole])
+        self.after = self._load(
+            [
+                k
+                for k, kind in self.order.items()
+                if (kind == "created" and k not in self.made) or k in self.whole
+            ]
+        )
         self.after.update(self._load_elements())
+        self._fill_made()
         stamped: list[Key] = []
         for key, kind in self.order.items():
             entity, record_id = key
