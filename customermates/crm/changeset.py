@@ -116,7 +116,7 @@ class Changeset:
         # Elements of records whose own fields this call changes may change too, wherever they appear.
         changing = by_entity(k for k, kind in self.order.items() if kind == "deleted" or k in self.whole)
         for entity, ids in self._by_links().items():
-            parts = {i: {} for i in ids}
+            parts: dict[str, dict[str, Any]] = {i: {} for i in ids}
             for rel in RELATIONS[entity]:
                 watched = self.watch.get((entity, rel.name), set()) | set(changing.get(rel.other, ()))
                 if not watched:
