@@ -134,11 +134,10 @@ class Changeset:
         """The relation arrays of the records `created` with their DTOs: their planned links."""
         for entity, ids in by_entity(self.made).items():
             for rel in RELATIONS[entity]:
-                watched = self.watch.get((entity, rel.name))
-                if not watched:
-                    continue
+                if not self.watch.get((entity, rel.name)):
+                    continue  # none of them has links of this kind
                 for owner, element in link_rows.elements(
-                    self.call.conn, self.call.company_id, rel, ids, watched
+                    self.call.conn, self.call.company_id, rel, ids, None
                 ):
                     self.made[(entity, owner)][rel.name].append(element)
         self.after.update(self.made)

@@ -115,20 +115,24 @@ def linked_ids(conn: sqlite3.Connection, rel: Relation, owners: list[str] | set[
 
 
 def elements(
-    conn: sqlite3.Connection, company_id: str, rel: Relation, owners: list[str], others: set[str]
+    conn: sqlite3.Connection, company_id: str, rel: Relation, owners: list[str], others: set[str] | None
 ) -> list[tuple[str, dict[str, Any]]]:
-    """(owner, element) of the `rel` array of each owner, for the elements pointing at `others` only,
-    in array order: what a record's DTO holds of those links (`loading`'s element shape)."""
+    """(owner, element) of the `rel` array of each owner, in array order, as `loading` shapes it:
+    every element (`others` None: the owners' arrays are short, e.g. new records), or only those
+    pointing at `others` (looked up from them: an owner's whole array may be long)."""
     columns = relation_columns(rel)
     select = ", ".join(("l." if c is QUANTITY else "o.") + c[1] for c in columns)
-    # Driven by the few watched records: an owner's whole array may be long.
+    if others is None:
+        start, match, params = rel.own_col, "1", [json.dumps(owners)]
+    else:
+        start, match = rel.other_col, f"l.{rel.own_col} IN (SELECT value FROM json_each(?))"
+        params = [json.dumps(list(others)), json.dumps(owners)]
     rows = conn.execute(
-        f"SELECT l.{rel.own_col}, {select} FROM json_each(?) w"
-        f" CROSS JOIN {rel.table} l ON l.{rel.other_col} = w.value"
+        f"SELECT l.{rel.own_col}, {select} FROM json_each(?) j"
+        f" CROSS JOIN {rel.table} l ON l.{start} = j.value"
         f" CROSS JOIN {TABLE[rel.other]} o ON o.id = l.{rel.other_col}"
-        f" WHERE l.{rel.own_col} IN (SELECT value FROM json_each(?)) AND o.company_id = ?"
-        f" ORDER BY l.{rel.own_col}, o.name_key, o.id",
-        (json.dumps(list(others)), json.dumps(owners), company_id),
+        f" WHERE {match} AND o.company_id = ? ORDER BY l.{rel.own_col}, o.name_key, o.id",
+        [*params, company_id],
     )
     keys = [c[0] for c in columns]
     converters = [(i, c[2]) for i, c in enumerate(columns) if c[2] is not None]
