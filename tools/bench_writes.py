@@ -1,6 +1,8 @@
 """Write-path benchmark in process: CPU per call of the create and link tools, steady on a shared machine.
 
     python tools/bench_writes.py [--calls 300] [--rounds 3] [--only create10,W1] [--profile W2] [--webhook]
+    python tools/bench_writes.py --base DIR --rounds 5   # DIR: another checkout (`git archive main`),
+                                                         # both in worker processes, rounds alternating
 
 Each scenario runs its tool through `Registry.run` (validation, permissions, the handler, search rows,
 audit rows, webhook outbox rows, one transaction, committed) on a copy of the 100,000-contact data set
@@ -18,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import cProfile
+import os
 import pstats
 import sqlite3
 import sys
@@ -88,8 +91,6 @@ def measure(conn, principal, make: Callable[[], tuple[str, dict]], calls: int) -
 
 
 def add_webhook(conn: sqlite3.Connection, principal: Principal) -> None:
-    import os
-
     os.environ["CUSTOMERMATES_WEBHOOK_ALLOW_INSECURE"] = "1"
     from customermates.webhooks.events import EVENT_NAMES
 
@@ -97,49 +98,129 @@ def add_webhook(conn: sqlite3.Connection, principal: Principal) -> None:
     REGISTRY.run(conn, "create_webhook", hook, principal)
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--calls", type=int, default=300, help="calls per scenario (W1/W2: a tenth)")
-    parser.add_argument("--rounds", type=int, default=3, help="rounds per scenario; the best is shown")
-    parser.add_argument("--only", default="", help="comma list of scenario keys")
-    parser.add_argument("--profile", default="", help="a scenario key: print its cProfile instead")
-    parser.add_argument("--webhook", action="store_true", help="an enabled webhook for every event first")
-    opts = parser.parse_args()
+def open_copy(tmp: str, webhook: bool) -> tuple[sqlite3.Connection, Principal]:
+    """A copy of the cached data set (built when missing) and the owner's principal."""
     source = bench_queries.dataset_path(7)
     if not source.exists():
         source.parent.mkdir(parents=True, exist_ok=True)
         bench_queries.build(source, 7)
+    conn = connect(Path(tmp) / "writes.db")
+    original = connect(source)
+    original.backup(conn)
+    original.close()
+    principal = authenticate(conn, acc.create_key(conn, "owner@a.example", "bench-writes"))
+    assert principal is not None
+    if webhook:
+        add_webhook(conn, principal)
+    return conn, principal
+
+
+def worker(opts) -> None:
+    """`--worker`: on each input line (a scenario key), one round of it; answers `cpu wall` in µs."""
     with tempfile.TemporaryDirectory() as tmp:
-        conn = connect(Path(tmp) / "writes.db")
-        original = connect(source)
-        original.backup(conn)
-        original.close()
-        key = acc.create_key(conn, "owner@a.example", "bench-writes")
-        principal = authenticate(conn, key)
-        assert principal is not None
-        if opts.webhook:
-            add_webhook(conn, principal)
-        cases = scenarios(conn, principal)
+        conn, principal = open_copy(tmp, opts.webhook)
+        cases = {c[0]: c for c in scenarios(conn, principal)}
+        print("ready", flush=True)
+        for line in sys.stdin:
+            _, _, size, make = cases[line.strip()]
+            cpu, wall = measure(conn, principal, make, _calls(opts, size))
+            print(f"{cpu} {wall}", flush=True)
+
+
+def _calls(opts, size: int) -> int:
+    return max(10, opts.calls // 10) if size >= 100 else opts.calls
+
+
+def side_by_side(opts, keys: list[str]) -> None:
+    """This checkout and `--base` in two worker processes, rounds alternating, the best of each."""
+    import subprocess
+
+    procs = {}
+    for label, root in (("base", opts.base.resolve()), ("this", ROOT)):
+        cmd = [
+            sys.executable,
+            str(root / "tools" / "bench_writes.py"),
+            "--worker",
+            "--calls",
+            str(opts.calls),
+        ]
+        cmd += ["--webhook"] if opts.webhook else []
+        procs[label] = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    for proc in procs.values():
+        assert proc.stdout is not None and proc.stdout.readline().strip() == "ready"
+    titles = {c[0]: (c[1], c[2]) for c in CASES}
+    print(f"CPU µs per call, best of {opts.rounds} alternating rounds (base = {opts.base})")
+    print(f"{'key':8} {'base':>9} {'this':>9} {'this/base':>9}  {'base /s':>8} {'this /s':>8}  scenario")
+    rates: dict[str, dict[str, float]] = {"base": {}, "this": {}}
+    for key in keys:
+        best = {label: float("inf") for label in procs}
+        for _ in range(opts.rounds):
+            for label, proc in procs.items():
+                assert proc.stdin is not None and proc.stdout is not None
+                proc.stdin.write(key + "\n")
+                proc.stdin.flush()
+                best[label] = min(best[label], float(proc.stdout.readline().split()[0]))
+        title, size = titles[key]
+        for label in procs:
+            rates[label][key] = size * 1e6 / best[label]
+        print(
+            f"{key:8} {best['base']:9.0f} {best['this']:9.0f} {best['this'] / best['base']:9.2f}"
+            f"  {1e6 / best['base']:8.0f} {1e6 / best['this']:8.0f}  {title}"
+        )
+    for label, proc in procs.items():
+        assert proc.stdin is not None
+        proc.stdin.close()
+        proc.wait(30)
+        if "W1" in rates[label] and "W2" in rates[label]:
+            print(
+                f"{label}: W2 / W1 = {rates[label]['W2'] / rates[label]['W1']:.0%} of contacts/s (target >= 50%)"
+            )
+
+
+CASES = [
+    ("create10", "create_contacts of 10", 10),
+    ("W1", "create_contacts of 100, unlinked", 100),
+    ("W2", "create_contacts of 100, each linked to an organization", 100),
+    ("link10", "link_entities: 10 contacts to one organization", 10),
+]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--calls", type=int, default=300, help="calls per round (W1/W2: a tenth)")
+    parser.add_argument("--rounds", type=int, default=3, help="rounds per scenario; the best is shown")
+    parser.add_argument("--only", default="", help="comma list of scenario keys")
+    parser.add_argument("--profile", default="", help="a scenario key: print its cProfile instead")
+    parser.add_argument("--webhook", action="store_true", help="an enabled webhook for every event first")
+    parser.add_argument("--base", type=Path, help="another checkout: both measured, rounds alternating")
+    parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
+    opts = parser.parse_args()
+    if opts.worker:
+        return worker(opts)
+    keys = [c[0] for c in CASES if not opts.only or c[0] in opts.only.split(",")]
+    if opts.base:
+        return side_by_side(opts, keys)
+    with tempfile.TemporaryDirectory() as tmp:
+        conn, principal = open_copy(tmp, opts.webhook)
+        cases = {c[0]: c for c in scenarios(conn, principal)}
         if opts.profile:
-            _, title, _, make = next(c for c in cases if c[0] == opts.profile)
+            _, title, _, make = cases[opts.profile]
             measure(conn, principal, make, 3)
             profiler = cProfile.Profile()
             profiler.enable()
             measure(conn, principal, make, opts.calls)
             profiler.disable()
             print(f"{opts.profile}: {title}, {opts.calls} calls")
-            pstats.Stats(profiler).sort_stats(__import__("os").environ.get("SORT", "tottime")).print_stats(30)
+            pstats.Stats(profiler).sort_stats(os.environ.get("SORT", "tottime")).print_stats(30)
             return
         print(f"SQLite {sqlite3.sqlite_version}; webhook: {'yes' if opts.webhook else 'no'}")
         print(
             f"{'key':8} {'CPU µs/call':>11} {'wall µs':>9} {'calls/s (CPU)':>13} {'contacts/s':>10}  scenario"
         )
         rates = {}
-        for ident, title, size, make in cases:
-            if opts.only and ident not in opts.only.split(","):
-                continue
-            calls = max(10, opts.calls // 10) if size >= 100 else opts.calls
-            cpu, wall = min(measure(conn, principal, make, calls) for _ in range(opts.rounds))
+        for ident in keys:
+            _, title, size, make = cases[ident]
+            cpu, wall = min(measure(conn, principal, make, _calls(opts, size)) for _ in range(opts.rounds))
             rates[ident] = size * 1e6 / cpu
             print(f"{ident:8} {cpu:11.0f} {wall:9.0f} {1e6 / cpu:13.0f} {rates[ident]:10.0f}  {title}")
         if "W1" in rates and "W2" in rates:
