@@ -180,3 +180,25 @@ def test_a_created_record_is_recorded_exactly_as_a_read_shows_it(crm):
     ada = load_company_records(crm.conn, crm.company_id, "contact", made["contact"][:1])[made["contact"][0]]
     assert [v["label"] for v in ada["customFieldValues"]] == ["a note", "Stage"]
     assert [o["name"] for o in ada["organizations"]] == ["Acme"] and ada["deals"][0]["id"] == deal
+
+
+def test_undoing_a_linked_create_and_an_unlink_records_the_organization_side(crm):
+    [org] = create(crm, "create_organizations", "organizations", [{"name": "Acme"}])
+    [ada] = create(crm, "create_contacts", "contacts", [{"firstName": "Ada", "organizationIds": [org]}])
+    [bo] = create(crm, "create_contacts", "contacts", [{"firstName": "Bo", "organizationIds": [org]}])
+    crm.call(
+        "unlink_entities", {"entity": "contact", "sourceId": bo, "relation": "organizations", "ids": [org]}
+    )
+    unlinked, created = (
+        crm.conn.execute(
+            "SELECT id FROM audit_log WHERE entity_id = ? AND operation = ?", (bo, operation)
+        ).fetchone()[0]
+        for bo, operation in ((bo, "unlink_entities"), (ada, "create_contacts"))
+    )
+    crm.call("undo_changes", {"eventIds": [unlinked, created]})
+    bo_ref = {"id": bo, "firstName": "Bo", "lastName": ""}
+    ada_ref = {"id": ada, "firstName": "Ada", "lastName": ""}
+    assert [c[1:] for c in changes(crm, org) if c[1] == "undo_changes"] == [
+        ("undo_changes", {"contacts": {"previous": [], "current": [bo_ref]}}),
+        ("undo_changes", {"contacts": {"previous": [ada_ref], "current": []}}),
+    ]
