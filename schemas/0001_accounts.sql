@@ -1,4 +1,4 @@
--- Tenants, users, roles, permissions, API keys and the audit log (DATA-MODEL.md §2–5, §9).
+-- Tenants, users, roles, permissions, API keys and the audit log (docs/data-model.md).
 -- Every tenant row carries company_id; every lookup on a tenant table leads with it.
 
 CREATE TABLE company (

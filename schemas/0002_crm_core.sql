@@ -1,4 +1,4 @@
--- The five CRM entities, their links, contact emails and the search indexes (DATA-MODEL.md §6–7, §10).
+-- The five CRM entities, their links, contact emails and the search indexes (docs/data-model.md).
 -- Money and quantities are integers scaled by 10^4. `seq` is the stable integer key the FTS rows use;
 -- `name_key` is the case-folded display name (Python str.casefold) that sorts and ranks.
 
@@ -175,7 +175,7 @@ CREATE TABLE link_task_user (
 ) WITHOUT ROWID;
 CREATE INDEX link_task_user_right ON link_task_user(right_id, left_id);
 
--- Search (QUERIES.md §5): per entity a trigram table (substrings of 3+ characters, case-insensitive)
+-- Search (docs/query-language.md): per entity a trigram table (substrings of 3+ characters, case-insensitive)
 -- and a word-prefix table (tokens of 1-2 characters). rowid = the entity's seq; `body` holds every
 -- searchable field, one per line, derived names included. Kept in sync by the writing transaction.
 CREATE VIRTUAL TABLE contact_trigram USING fts5(body, tokenize = 'trigram');

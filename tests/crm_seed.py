@@ -15,6 +15,7 @@ import pytest
 
 from customermates.auth import Principal, authenticate
 from customermates.catalog import REGISTRY
+from customermates.crm import organization_totals
 from customermates.crm.model import RELATIONS, display_name, last_key, name_key, refresh_search, to_units
 from customermates.errors import ToolError
 from customermates.ids import new_id, now_iso
@@ -98,6 +99,8 @@ class Crm:
         if {entity, other} == {"contact", "organization"}:  # derived search text on both ends
             refresh_search(self.conn, entity, [ident])
             refresh_search(self.conn, other, ids)
+        if {entity, other} == {"deal", "organization"}:  # stored deal values by organization
+            organization_totals.refresh(self.conn, [(entity, ident), *((other, o) for o in ids)])
 
     def rename(self, entity: str, ident: str, name: str) -> None:
         self.conn.execute(

@@ -71,3 +71,20 @@ def test_timestamps_are_fixed_width_iso_utc():
 def test_the_wheel_layout_finds_migrations():
     # In a checkout the files sit at the top level; in a wheel they ship inside the package.
     assert (mig.schema_dir() / "0001_accounts.sql").is_file()
+
+
+def test_a_database_made_before_the_comments_were_reworded_still_opens(db_path):
+    """0001 and 0002 first shipped with other comment text; databases made then keep that checksum."""
+    conn = connect(db_path)
+    mig.migrate(conn)
+    shipped = {
+        1: "574e693b485f2e7056ce5d1cd32f3997f43467cd1e487be87cd5c4d32ea2aabe",
+        2: "1088bd64838546c24808e319aebe66b1a32790a8d27e60b1db5b8ad590ef090f",
+    }
+    for version, checksum in shipped.items():
+        conn.execute("UPDATE schema_migrations SET checksum = ? WHERE version = ?", (checksum, version))
+    assert mig.migrate(conn) == []
+    conn.execute("UPDATE schema_migrations SET checksum = ? WHERE version = 3", (shipped[1],))
+    with pytest.raises(StorageError, match="0003_"):
+        mig.migrate(conn)
+    conn.close()

@@ -5,8 +5,9 @@
 Data: 20,000 organizations and 50,000 deals in company A (each deal linked to one to three
 organizations and two to five contacts, with one or two services), a smaller company B. Each
 scenario is one `get_widgets` call as it runs in process (validation, the handler, the aggregate
-SQL, inside one read transaction). Timed runs never assert; the printed table is the record
-(docs/benchmarks.md).
+SQL, inside one read transaction). X1–X4 time writes that move organizations' deal values (the
+handler inside a transaction that is rolled back, so the data set stays as built). Timed runs never
+assert; the printed table is the record (docs/benchmarks.md).
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from bench_data import building, schema_digest, two_companies  # noqa: E402
 from customermates.auth import Principal, authenticate  # noqa: E402
 from customermates.call import Call  # noqa: E402
 from customermates.catalog import REGISTRY  # noqa: E402
+from customermates.crm import organization_totals  # noqa: E402
 from customermates.crm.model import SCALE  # noqa: E402
 from customermates.ids import new_id, now_iso  # noqa: E402
 from customermates.store import accounts as acc  # noqa: E402
@@ -85,6 +87,7 @@ def _company(conn: sqlite3.Connection, rng: random.Random, company_id: str, scal
     conn.executemany("INSERT INTO link_organization_deal VALUES (?, ?)", sorted(org_links))
     conn.executemany("INSERT INTO link_contact_deal VALUES (?, ?)", sorted(contact_links))
     conn.executemany("UPDATE deal SET total_value = ? WHERE id = ?", totals)
+    organization_totals.refresh_company(conn, company_id)
 
 
 def build(path: Path, seed: int) -> None:
@@ -130,6 +133,40 @@ SCENARIOS = [
 ]  # fmt: skip
 
 
+def _first(conn: sqlite3.Connection, table: str, company_id: str, n: int) -> list[str]:
+    rows = conn.execute(f"SELECT id FROM {table} WHERE company_id = ? ORDER BY seq LIMIT ?", (company_id, n))
+    return [r[0] for r in rows]
+
+
+def write_scenarios(conn: sqlite3.Connection, company_id: str) -> list[tuple[str, str, str, dict]]:
+    """Writes that move organizations' deal values: (id, title, tool, arguments)."""
+    orgs, deals = _first(conn, "organization", company_id, 20), _first(conn, "deal", company_id, 10)
+    service = _first(conn, "service", company_id, 1)[0]
+    new_deals = [{"name": f"New {i}", "services": [{"serviceId": service, "quantity": 2}],
+                  "organizationIds": orgs[2 * i : 2 * i + 2]} for i in range(10)]  # fmt: skip
+    linked = conn.execute("SELECT count(*) FROM link_deal_service WHERE right_id = ?", (service,))
+    repriced = linked.fetchone()[0]
+    return [
+        ("X1", "create_deals: 10 deals, 2 organizations each", "create_deals", {"deals": new_deals}),
+        ("X2", "link_entities: 1 organization to 10 deals", "link_entities",
+         {"entity": "organization", "sourceId": orgs[-1], "relation": "deals", "ids": deals}),
+        ("X3", f"update_services: new amount, {repriced} deals repriced", "update_services",
+         {"services": [{"id": service, "amount": 12345.5}]}),
+        ("X4", "delete_entities: 1 deal", "delete_entities", {"entity": "deal", "ids": deals[:1]}),
+    ]  # fmt: skip
+
+
+def rolled_back(conn: sqlite3.Connection, principal: Principal, tool: str, args: dict) -> None:
+    """One write call's handler inside a transaction that is then rolled back (the data set stays)."""
+    spec = REGISTRY.tools[tool]
+    typed = REGISTRY.prepare(spec, args, principal)
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        spec.handler(Call(principal, conn, spec.name, now_iso()), typed)
+    finally:
+        conn.execute("ROLLBACK")
+
+
 def timed(fn, runs: int) -> tuple[list[float], list[float]]:
     """Wall-clock and this process's CPU milliseconds per run (CPU shows the work on a busy machine)."""
     for _ in range(WARMUPS):
@@ -166,6 +203,11 @@ def run(path: Path, runs: int) -> None:
         figures = f"{q50:8.2f} {p95:8.2f} {max(wall):8.2f} {statistics.median(cpu):8.2f}"
         print(f"{ident:4} {figures} {target or '-':>6} {verdict:4} {len(out.items[0].data):>6}  {title}")
         statements.append((ident, _plan(conn, principal, widget_id)))
+    print(f"\n{'id':4} {'p50 ms':>8} {'p95 ms':>8} {'max ms':>8} {'cpu p50':>8}  write (rolled back)")
+    for ident, title, tool, args in write_scenarios(conn, principal.company_id):
+        wall, cpu = timed(lambda t=tool, a=args: rolled_back(conn, principal, t, a), runs)
+        q50, p95 = statistics.median(wall), statistics.quantiles(wall, n=20)[-1]
+        print(f"{ident:4} {q50:8.2f} {p95:8.2f} {max(wall):8.2f} {statistics.median(cpu):8.2f}  {title}")
     print("\nEXPLAIN QUERY PLAN of each widget's aggregate statement:")
     for ident, lines in statements:
         print(ident)
@@ -182,7 +224,7 @@ def _plan(conn: sqlite3.Connection, principal: Principal, widget_id: str) -> lis
         conn.set_trace_callback(None)
     lines = []
     for sql in seen:
-        if "sum(" in sql or "count(*)" in sql:
+        if "sum(" in sql or "count(*)" in sql or "deal_value" in sql:
             for row in conn.execute(f"EXPLAIN QUERY PLAN {sql}").fetchall():
                 lines.append(f"  {row[3]}")
     return lines

@@ -25,7 +25,7 @@ from collections import defaultdict
 from typing import Any
 
 from customermates.call import Call
-from customermates.crm import link_rows
+from customermates.crm import link_rows, organization_totals
 from customermates.crm.link_rows import LinkChanges
 from customermates.crm.loading import display_name_of, load_company_records
 from customermates.crm.model import RELATIONS, refresh_search, relation
@@ -160,6 +160,8 @@ class Changeset:
 
     def finish(self) -> None:
         """Compare, stamp `updatedAt`, record one event per changed record, refresh search rows."""
+        if any(entity == "deal" for entity, _ in self.order):  # no deal among them: no value moves
+            organization_totals.refresh(self.call.conn, self.order)  # deal values by organization
         self.after = self._load(
             [
                 k

