@@ -146,6 +146,7 @@ def cmd_serve(args: argparse.Namespace) -> None:
         port=port,
         log_level=os.environ.get("CUSTOMERMATES_LOG_LEVEL", "info"),
         access_log=False,
+        ws="none",  # no WebSocket route: importing a WebSocket library would only slow the start
     )
 
 

@@ -46,11 +46,15 @@ NAMED = ("properties", "$defs", "patternProperties")
 
 def tool_schema(t: type, *, output: bool = False, exact: bool = False) -> dict[str, Any]:
     """The schema of a tool's input (or, with `output`, its result), rooted at the object itself."""
-    raw = msgspec.json.schema(t)
-    defs = raw.pop("$defs", {})
-    schema = _inline(raw, defs, ())
-    schema = _lean(schema, exact)
-    return _shallow(schema, 0) if output else schema
+    return tool_schemas([t], output=[output], exact=exact)[0]
+
+
+def tool_schemas(types: list[type], *, output: list[bool], exact: bool = False) -> list[dict[str, Any]]:
+    """`tool_schema` of many types at once: msgspec reads each shared type once, not once per tool
+    (for the whole catalog that is most of the server's start)."""
+    roots, defs = msgspec.json.schema_components(types, ref_template="#/$defs/{name}")
+    schemas = [_lean(_inline(root, defs, ()), exact) for root in roots]
+    return [_shallow(s, 0) if out else s for s, out in zip(schemas, output, strict=True)]
 
 
 def components(types: list[type]) -> tuple[tuple[dict[str, Any], ...], dict[str, Any]]:

@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import msgspec
+from msgspec import inspect as mi
 
 from customermates import toon
 from customermates.audit import Actor, write_events
@@ -32,7 +33,7 @@ from customermates.auth import UNAUTHORIZED, Caller, Principal
 from customermates.call import Call
 from customermates.errors import Rehearsed, ToolError, forbidden
 from customermates.ids import new_id, now_iso
-from customermates.jsonschema import tool_schema
+from customermates.jsonschema import tool_schemas
 from customermates.nearest import closest, ranked
 from customermates.permissions import CRM_RESOURCES, read_groups
 from customermates.rehearsal import rehearsed
@@ -155,13 +156,15 @@ class Tool:
     text_as_json: bool = False
     rest: tuple[Route, ...] = ()
 
-    def listing(self) -> dict[str, Any]:
+    def listing(self, schemas: tuple[dict[str, Any], dict[str, Any]] | None = None) -> dict[str, Any]:
+        """The tools/list entry; `schemas` (input, output) when built already (`Registry` builds all at once)."""
+        given, result = schemas or tool_schemas([self.input, self.output], output=[False, True])
         return {
             "name": self.name,
             "title": self.title,
             "description": self.description,
-            "inputSchema": tool_schema(self.input),
-            "outputSchema": tool_schema(self.output, output=True),
+            "inputSchema": given,
+            "outputSchema": result,
             "annotations": {
                 "title": self.title,
                 "readOnlyHint": self.read_only,
@@ -231,8 +234,13 @@ class Registry:
         position = {name: i for i, name in enumerate(order)}
         listed = sorted(declared, key=lambda t: position[t.name])
         self.tools: dict[str, Tool] = {t.name: t for t in listed}
-        self.routes: list[Plan] = [plan(route, t) for t in listed for route in t.rest]
-        self._listing = [(t, t.listing()) for t in listed]
+        infos = dict(
+            zip([t.name for t in listed], mi.multi_type_info([t.input for t in listed]), strict=True)
+        )
+        self.routes: list[Plan] = [plan(route, t, infos[t.name]) for t in listed for route in t.rest]
+        built = tool_schemas([t for tool in listed for t in (tool.input, tool.output)],
+                             output=[False, True] * len(listed))  # fmt: skip
+        self._listing = [(t, t.listing((built[2 * i], built[2 * i + 1]))) for i, t in enumerate(listed)]
         self._encoded: dict[tuple[frozenset[str] | None, bool], msgspec.Raw] = {}
 
     def listing(

@@ -13,8 +13,6 @@ from __future__ import annotations
 import re
 from typing import Any
 
-import toon_format
-
 _UNQUOTED_KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_.]*")
 _NUMERIC_LIKE = re.compile(r"[+-]?[0-9]+(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?")
 _FORCES_QUOTES = re.compile(r'[:"\\\[\]{},\x00-\x1f]')  # structural characters and the delimiter
@@ -35,10 +33,10 @@ def encode(value: Any) -> str:
         lines: list[str] = []
         _root(value, lines)
         return "\n".join(lines)
-    except _Unusual:
+    except (_Unusual, RecursionError):  # the library; on too deep a value it raises its own error
+        import toon_format  # imported on first use: most results never need it (a faster start)
+
         return toon_format.encode(value)
-    except RecursionError:
-        return toon_format.encode(value)  # raises the library's own error
 
 
 def _escape_char(match: re.Match[str]) -> str:
@@ -94,7 +92,9 @@ def _primitive(value: Any) -> str:
             raise _Unusual
         if value.is_integer() and abs(value) < 1e21:
             return str(int(value))
-        return toon_format._text.format_float(value)  # exponent forms: the library's own digits
+        from toon_format._text import format_float  # exponent forms: the library's own digits
+
+        return format_float(value)
     raise _Unusual
 
 

@@ -464,7 +464,7 @@ class Plan:
     page_size: int
     led: bool = False  # a narrow id set leads: every match is sorted anyway, so the page counts them too
     custom_sort: str | None = None  # a custom column id sorted through its index (`fetch_custom`)
-    count: tuple[str, list[Any]] | None = None  # a cheaper exact count (custom-value rules only)
+    count: tuple[str, list[Any]] | None = None  # a cheaper exact count (custom-value rules, no rule at all)
 
     @property
     def offset(self) -> int:
@@ -473,12 +473,16 @@ class Plan:
     def page_sql(self) -> tuple[str, list[Any]]:
         # Over a led query the window count is nearly free (all matches are sorted already) and
         # saves a second pass over the index; over an index-ordered page it would read every row.
-        total = ", count(*) OVER ()" if self.led else ""
-        sql = (
-            f"SELECT e.id, {NAME_SQL[self.entity]}{total} FROM {self.source} WHERE {self.where}"
-            f" ORDER BY {self.order} LIMIT ? OFFSET ?"
-        )
+        # A led page picks `seq`s, not names: every match is read and sorted, so it reads only what
+        # an index covers (contact_id_scope) and `names_sql` names the page's rows afterwards.
+        picked = "e.seq, e.id, count(*) OVER ()" if self.led else f"e.id, {NAME_SQL[self.entity]}"
+        sql = f"SELECT {picked} FROM {self.source} WHERE {self.where} ORDER BY {self.order} LIMIT ? OFFSET ?"
         return sql, [*self.params, *self.order_params, self.page_size, self.offset]
+
+    def names_sql(self, seqs: list[int]) -> tuple[str, list[Any]]:
+        """The display names of a led page's records, by `seq`."""
+        marks = ", ".join("?" * len(seqs))
+        return f"SELECT e.seq, {NAME_SQL[self.entity]} FROM {self.entity} e WHERE e.seq IN ({marks})", seqs
 
     def count_sql(self) -> tuple[str, list[Any]]:
         if self.count is not None:
@@ -557,6 +561,16 @@ def _custom_count(
     return f"SELECT count(*) FROM {lead} e WHERE {' AND '.join(where)}", params
 
 
+def _live_count(principal: Principal, entity: str, checked: Checked) -> tuple[str, list[Any]] | None:
+    """No filter and no search for a company-wide reader: the total is the company's live count,
+    one row kept by triggers (schemas/0009_record_counts.sql), instead of a walk over a million index
+    entries."""
+    if checked.rules or checked.terms.tokens or not principal.reads_all(PLURAL[entity]):
+        return None
+    sql = "SELECT coalesce((SELECT live FROM record_count WHERE company_id = ? AND entity_type = ?), 0)"
+    return sql, [principal.company_id, entity]
+
+
 def _lead(
     principal: Principal, entity: str, checked: Checked, ctx: fl.Scope, sizes: dict[int, int] | None = None
 ) -> tuple[str, list[Any], Rule | None]:
@@ -607,7 +621,8 @@ def build(
     return Plan(
         query.entity, source, " AND ".join(where), order, params, order_params, checked.sort,
         query.page, query.page_size, led=led, custom_sort=None if led else custom,
-        count=_custom_count(principal, query.entity, checked, sizes or {}, ctx),
+        count=_custom_count(principal, query.entity, checked, sizes or {}, ctx)
+        or _live_count(principal, query.entity, checked),
     )  # fmt: skip
 
 
@@ -684,7 +699,11 @@ def fetch_custom(conn: sqlite3.Connection, plan: Plan) -> list[tuple]:
 def fetch(conn: sqlite3.Connection, plan: Plan) -> Result:
     """One page and the exact total; the count is skipped when the page itself proves the total."""
     rows = fetch_custom(conn, plan) if plan.custom_sort else conn.execute(*plan.page_sql()).fetchall()
-    items = [EntityRef(row[0], row[1]) for row in rows]
+    if plan.led:
+        names = {r[0]: r[1] for r in conn.execute(*plan.names_sql([row[0] for row in rows]))} if rows else {}
+        items = [EntityRef(row[1], names[row[0]]) for row in rows]
+    else:
+        items = [EntityRef(row[0], row[1]) for row in rows]
     if rows and plan.led:
         total = rows[0][2]
     elif 0 < len(items) < plan.page_size or (not items and plan.page == 1):

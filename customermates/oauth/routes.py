@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import importlib
 import secrets
 
 from starlette.applications import Starlette
 from starlette.routing import Route
 
-from customermates.oauth import authorize, metadata, registration, token_endpoint
+from customermates.oauth import metadata
 from customermates.oauth.errors import preflight
 from customermates.oauth.ratelimit import Window
 
@@ -30,14 +31,26 @@ def _open(path: str, endpoint, method: str) -> Route:
     return Route(path, dispatch, methods=[method, "OPTIONS"])
 
 
+def _later(module: str, name: str):
+    """The endpoint `name` of `customermates.oauth.<module>`, imported on its first request: the
+    sign-in, token and registration modules pull in most of authlib, which a server start should
+    not pay for (docs/benchmarks.md, cold start)."""
+
+    async def endpoint(request):
+        found = importlib.import_module(f"customermates.oauth.{module}")
+        return await getattr(found, name)(request)
+
+    return endpoint
+
+
 ROUTES = [
     _open(metadata.PRM_PATH, metadata.resource_root, "GET"),
     _open(metadata.PRM_PATH + metadata.MCP_PATH, metadata.resource_mcp, "GET"),
     _open(metadata.AS_PATH, metadata.server, "GET"),
-    Route("/oauth/authorize", authorize.show, methods=["GET"]),
-    Route("/oauth/authorize", authorize.decide, methods=["POST"]),
-    _open("/oauth/token", token_endpoint.token, "POST"),
-    _open("/oauth/register", registration.register, "POST"),
+    Route("/oauth/authorize", _later("authorize", "show"), methods=["GET"]),
+    Route("/oauth/authorize", _later("authorize", "decide"), methods=["POST"]),
+    _open("/oauth/token", _later("token_endpoint", "token"), "POST"),
+    _open("/oauth/register", _later("registration", "register"), "POST"),
 ]
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable
 
+import anyio
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -69,10 +70,18 @@ def tools_endpoint(registry: Registry) -> Endpoint:
     return endpoint
 
 
-def document_endpoint(document: bytes) -> Endpoint:
+def document_endpoint(registry: Registry) -> Endpoint:
+    """The OpenAPI document, built on the first request (in a worker thread) and kept: it is ~0.3 s of
+    schema work that a server start should not pay; tests/test_openapi.py checks it is valid."""
+    built: list[bytes] = []
+
     async def endpoint(request: Request) -> Response:
         refuse_query(request)
-        return Response(document, 200, media_type="application/json")
+        if not built:
+            from customermates.openapi import document_bytes
+
+            built.append(await anyio.to_thread.run_sync(document_bytes, registry))
+        return Response(built[0], 200, media_type="application/json")
 
     return endpoint
 

@@ -46,9 +46,12 @@ class Plan:
         return field is not None and isinstance(bare(field.type), mi.ListType | mi.SetType)
 
 
-def plan(route: Route, tool: Tool) -> Plan:
-    """Check that every field the route names exists on the tool; a mismatch fails the import."""
-    top = struct_fields(tool.input)
+def plan(route: Route, tool: Tool, info: mi.Type | None = None) -> Plan:
+    """Check that every field the route names exists on the tool; a mismatch fails the import.
+
+    `info` is the tool input's `msgspec.inspect` type when the caller read many at once (faster).
+    """
+    top = struct_fields(info or tool.input)
     item = top
     if route.wrap:
         wrapped = top.get(route.wrap)

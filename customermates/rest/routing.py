@@ -14,7 +14,6 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Match, NoMatchFound, compile_path, get_route_path
 
 from customermates.httpio import error_response
-from customermates.openapi import document_bytes
 from customermates.registry import Registry
 from customermates.rest.endpoints import Endpoint, bound_endpoint, document_endpoint, guarded, tools_endpoint
 from customermates.rest.plan import Plan
@@ -71,11 +70,10 @@ def path_routes(registry: Registry, plans: list[Plan] | None = None) -> list[Bas
 
 def routes(registry: Registry) -> list[BaseRoute]:
     """Every REST route of the registry, the generic tools route and the OpenAPI document."""
-    document = document_bytes(registry)  # built once at startup; generation errors fail the start
     return [
         *path_routes(registry),
         PathRoute("/api/v1/tools/{name}", {"POST": tools_endpoint(registry)}),
-        PathRoute("/api/v1/openapi", {"GET": document_endpoint(document)}),
+        PathRoute("/api/v1/openapi", {"GET": document_endpoint(registry)}),
     ]
 
 

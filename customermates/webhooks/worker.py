@@ -15,7 +15,7 @@ import time
 import anyio
 
 from customermates.store import Database
-from customermates.webhooks import delivery, outbox
+from customermates.webhooks import outbox
 from customermates.webhooks.outbox import Claimed
 from customermates.webhooks.settings import WebhookSettings
 
@@ -48,7 +48,7 @@ class Worker:
 
         unlisten = outbox.listen(wake_from_db_thread)
         try:
-            async with delivery.new_client() as client, anyio.create_task_group() as tasks:
+            async with _Client() as client, anyio.create_task_group() as tasks:
                 self._scope = tasks.cancel_scope
                 while not self._stopping:
                     self._wake.clear()
@@ -87,9 +87,11 @@ class Worker:
             self.in_flight[job.key] = job.webhook_id
             tasks.start_soon(self._attempt, client, job)
 
-    async def _attempt(self, client, job: Claimed) -> None:
+    async def _attempt(self, client: _Client, job: Claimed) -> None:
         try:
-            outcome = await delivery.attempt(client, job, self.settings.timeout)
+            from customermates.webhooks import delivery
+
+            outcome = await delivery.attempt(client.get(), job, self.settings.timeout)
             due = await self.db.write(outbox.finish, outcome, self.settings)
             if due is not None:  # wake up for the retry instead of waiting for the next poll
                 asyncio.get_running_loop().call_later(max(0.0, due - time.time()), self._wake.set)
@@ -108,6 +110,28 @@ class Worker:
                 await anyio.sleep(0)
         except Exception:
             log.exception("webhooks: pruning old deliveries failed")
+
+
+class _Client:
+    """The HTTP client, made at the first delivery: httpx and its TLS context cost a server start
+    ~50 ms, and most servers deliver nothing for a while (docs/benchmarks.md, cold start)."""
+
+    def __init__(self):
+        self.client = None
+
+    def get(self):
+        if self.client is None:
+            from customermates.webhooks import delivery
+
+            self.client = delivery.new_client()
+        return self.client
+
+    async def __aenter__(self) -> _Client:
+        return self
+
+    async def __aexit__(self, *exc) -> None:
+        if self.client is not None:
+            await self.client.aclose()
 
 
 def start(db: Database, tasks) -> Worker | None:
