@@ -29,6 +29,7 @@ UUID_PATTERN = r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0
 _UUID = re.compile(UUID_PATTERN[1:-1])
 # Characters that show nothing: a name made only of them is empty (a zero-width space is no name).
 _INVISIBLE = {"Cc", "Cf", "Zs", "Zl", "Zp"}
+_SURROGATE = re.compile("[\ud800-\udfff]")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _CONTROL_MULTILINE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 NULL_HINT = "Omit the field to keep its value."
@@ -52,6 +53,11 @@ def json_type(value: Any) -> str:
     return _JSON_TYPE.get(type(value), type(value).__name__)
 
 
+_FIELDS: dict[type, dict[str, mi.Field]] = {}  # fields by JSON name, per struct class
+_HANDLERS: dict[type, Any] = {}  # the `on_<Type>` method per msgspec type class, or None
+_UNKNOWN = object()
+
+
 class _Walk:
     def __init__(self) -> None:
         self.issues: list[Issue] = []
@@ -63,8 +69,11 @@ class _Walk:
     def value(self, value: Any, t: mi.Type, path: str, extra: dict) -> Any:
         if isinstance(t, mi.Metadata):
             return self.value(value, t.type, path, {**extra, **(t.extra or {})})
-        handler = getattr(self, "on_" + type(t).__name__, None)
-        return handler(value, t, path, extra) if handler else value
+        kind = type(t)
+        handler = _HANDLERS.get(kind, _UNKNOWN)
+        if handler is _UNKNOWN:
+            handler = _HANDLERS[kind] = getattr(_Walk, "on_" + kind.__name__, None)
+        return handler(self, value, t, path, extra) if handler else value
 
     def null(self, path: str, extra: dict, parent: dict | None = None) -> None:
         # A hint may name the item's own id, e.g. a filled-in unlink_entities call.
@@ -100,7 +109,9 @@ class _Walk:
                 path, f"expected an object, got {json_type(value)}", "Send a JSON object with named fields."
             )
             return value
-        fields = {f.encode_name: f for f in t.fields}
+        fields = _FIELDS.get(t.cls)
+        if fields is None:
+            fields = _FIELDS[t.cls] = {f.encode_name: f for f in t.fields}
         hints = getattr(t.cls, "__unknown_hints__", {})
         out = {}
         for key, item in value.items():
@@ -164,20 +175,26 @@ class _Walk:
             if not is_uuid(value):
                 self.add(path, f"{_quote(value)} is not a valid id (a UUID)", ID_HINT)
             return value.lower()
-        if any(0xD800 <= ord(ch) <= 0xDFFF for ch in value):
-            self.add(path, "contains an unpaired surrogate", "Send valid UTF-8 text.")
-            return value
-        value = unicodedata.normalize("NFC", value)
-        control = _CONTROL_MULTILINE if extra.get("multiline") else _CONTROL
-        if control.search(value):
-            self.add(
-                path, "contains control characters", "Remove control characters such as newlines or NUL."
-            )
-        if extra.get("multiline"):
-            value = value.replace("\r\n", "\n").replace("\r", "\n")
+        if value.isascii() and value.isprintable():
+            # Most text: nothing to normalize or refuse, and only a space is invisible.
+            if not extra.get("multiline"):
+                value = value.strip()
+            size = len(value) if value.strip() else 0
         else:
-            value = value.strip()
-        size = len(value) if visible(value) else 0
+            if _SURROGATE.search(value):
+                self.add(path, "contains an unpaired surrogate", "Send valid UTF-8 text.")
+                return value
+            value = unicodedata.normalize("NFC", value)
+            control = _CONTROL_MULTILINE if extra.get("multiline") else _CONTROL
+            if control.search(value):
+                self.add(
+                    path, "contains control characters", "Remove control characters such as newlines or NUL."
+                )
+            if extra.get("multiline"):
+                value = value.replace("\r\n", "\n").replace("\r", "\n")
+            else:
+                value = value.strip()
+            size = len(value) if visible(value) else 0
         if t.min_length is not None and size < t.min_length:
             what = "must not be empty" if t.min_length == 1 else f"needs at least {t.min_length} characters"
             self.add(path, what, "Send a non-blank value." if t.min_length == 1 else "Send a longer value.")

@@ -2,6 +2,7 @@
 
     changes = Changeset(call)
     changes.created(entity, ids) / changes.deleting(entity, ids) / changes.touch([(entity, id), ...])
+    changes.links(plan)         # records reached only through changed links (the other ends)
     changes.snapshot()      # company-wide DTOs of the touched records, before any write
     ... write rows and links ...
     changes.finish()        # DTOs after; diff; updatedAt; one event per record; search index
@@ -9,6 +10,12 @@
 Comparing whole DTOs before and after is what makes docs/webhooks.md hold without special cases:
 a record gets `.updated` exactly when its shape changed (own fields, links from either side, deal
 totals), with `changes` computed by `changes.diff`, and a no-op leaves no trace.
+
+A record reached only through links (an organization gaining a contact) can change only in the
+elements of its relation arrays that point at the other ends of those links, or at records whose own
+fields this call changes. Only those elements are compared, one query per relation for all such
+records, so linking 100 contacts to 100 organizations does not load 100 whole organizations twice.
+Its `.updated` event is the same: `diff` of the whole arrays equals `diff` of these elements.
 """
 
 from __future__ import annotations
@@ -19,9 +26,11 @@ from typing import Any
 
 from customermates.call import Call
 from customermates.crm import link_rows, organization_totals
+from customermates.crm.link_rows import LinkChanges
 from customermates.crm.loading import display_name_of, load_company_records
-from customermates.crm.model import refresh_search, relation
+from customermates.crm.model import RELATIONS, refresh_search, relation
 from customermates.record_diff import diff
+from customermates.webhooks.outbox import subscribers
 
 Key = tuple[str, str]  # (entity type, id)
 
@@ -50,19 +59,47 @@ class Changeset:
     def __init__(self, call: Call):
         self.call = call
         self.order: dict[Key, str] = {}  # key -> "created" | "deleted" | "touched", first touch first
+        self.whole: set[Key] = set()  # touched records whose own fields may change: whole DTOs
+        self.watch: dict[tuple[str, str], set[str]] = defaultdict(set)  # (type, relation) -> other ids
+        self.made: dict[Key, dict[str, Any]] = {}
         self.before: dict[Key, dict[str, Any]] = {}
         self.after: dict[Key, dict[str, Any]] = {}
         self.changed: dict[Key, dict[str, Any]] = {}
 
-    def created(self, entity: str, ids: list[str]) -> None:
+    def created(self, entity: str, ids: list[str], made: dict[str, dict[str, Any]] | None = None) -> None:
+        """New records; `made`: their DTOs built from what the writer wrote, relation arrays empty
+        (all their links are in the plan given to `links`, so `finish` fills them in one query each)."""
         self.order.update(((entity, i), "created") for i in ids)
+        self.made.update(((entity, i), dto) for i, dto in (made or {}).items())
 
     def deleting(self, entity: str, ids: list[str]) -> None:
         self.order.update(((entity, i), "deleted") for i in ids)
 
     def touch(self, keys) -> None:
+        """Records whose own fields (or totals) may change: compared as whole DTOs."""
         for key in keys:
             self.order.setdefault(key, "touched")
+            self.whole.add(key)
+
+    def linked(self, sides) -> None:
+        """Records at an end of a changed link: (type, id, relation name, other id), in touch order."""
+        for entity, record_id, rel_name, other in sides:
+            self.order.setdefault((entity, record_id), "touched")
+            self.watch[(entity, rel_name)].add(other)
+
+    def reached(self, keys) -> None:
+        """Records whose arrays lose elements of records this call deletes (compared through those)."""
+        for key in keys:
+            self.order.setdefault(key, "touched")
+
+    def links(self, plan: LinkChanges) -> None:
+        """The ends of a plan's links; deals whose totals it changes are compared whole."""
+        self.linked(plan.sides)
+        self.touch(("deal", d) for d in plan.deals_with_new_terms())
+
+    def _by_links(self) -> dict[str, list[str]]:
+        """Touched records compared through their watched relation elements only, by type."""
+        return by_entity(k for k, kind in self.order.items() if kind == "touched" and k not in self.whole)
 
     def _load(self, keys) -> dict[Key, dict[str, Any]]:
         out = {}
@@ -73,19 +110,67 @@ class Changeset:
                 out[(entity, record_id)] = dto
         return out
 
+    def _load_elements(self) -> dict[Key, dict[str, Any]]:
+        """{relation name: watched elements} of the records compared through their links."""
+        out: dict[Key, dict[str, Any]] = {}
+        # Elements of records whose own fields this call changes may change too, wherever they appear.
+        changing = by_entity(k for k, kind in self.order.items() if kind == "deleted" or k in self.whole)
+        for entity, ids in self._by_links().items():
+            parts: dict[str, dict[str, Any]] = {i: {} for i in ids}
+            for rel in RELATIONS[entity]:
+                watched = self.watch.get((entity, rel.name), set()) | set(changing.get(rel.other, ()))
+                if not watched:
+                    continue
+                for record_id in ids:
+                    parts[record_id][rel.name] = []
+                for owner, element in link_rows.elements(
+                    self.call.conn, self.call.company_id, rel, ids, watched
+                ):
+                    parts[owner][rel.name].append(element)
+            out.update(((entity, i), part) for i, part in parts.items())
+        return out
+
+    def _fill_made(self) -> None:
+        """The relation arrays of the records `created` with their DTOs: their planned links."""
+        for entity, ids in by_entity(self.made).items():
+            for rel in RELATIONS[entity]:
+                if not self.watch.get((entity, rel.name)):
+                    continue  # none of them has links of this kind
+                for owner, element in link_rows.elements(
+                    self.call.conn, self.call.company_id, rel, ids, None
+                ):
+                    self.made[(entity, owner)][rel.name].append(element)
+        self.after.update(self.made)
+
     def snapshot(self) -> None:
         """Load the DTOs of every touched or deleted record as they are now (call before writing)."""
-        self.before = self._load([k for k, kind in self.order.items() if kind != "created"])
+        self.before = self._load(
+            [k for k, kind in self.order.items() if kind == "deleted" or k in self.whole]
+        )
+        self.before.update(self._load_elements())
 
     def names(self, entity: str) -> dict[str, str]:
-        """Display names of the loaded records of one type, by id (for messages)."""
+        """Display names of the wholly loaded records of one type, by id (for messages)."""
         loaded = self.before | self.after
-        return {k[1]: display_name_of(entity, dto) for k, dto in loaded.items() if k[0] == entity}
+        return {
+            k[1]: display_name_of(entity, dto)
+            for k, dto in loaded.items()
+            if k[0] == entity and "createdAt" in dto
+        }
 
     def finish(self) -> None:
         """Compare, stamp `updatedAt`, record one event per changed record, refresh search rows."""
-        organization_totals.refresh(self.call.conn, self.order)  # deal values by organization
-        self.after = self._load([k for k, kind in self.order.items() if kind != "deleted"])
+        if any(entity == "deal" for entity, _ in self.order):  # no deal among them: no value moves
+            organization_totals.refresh(self.call.conn, self.order)  # deal values by organization
+        self.after = self._load(
+            [
+                k
+                for k, kind in self.order.items()
+                if (kind == "created" and k not in self.made) or k in self.whole
+            ]
+        )
+        self.after.update(self._load_elements())
+        self._fill_made()
         stamped: list[Key] = []
         for key, kind in self.order.items():
             entity, record_id = key
@@ -102,6 +187,7 @@ class Changeset:
                     self.call.event(
                         entity, record_id, f"{entity}.updated", changes=change
                     ).record = self.after[key]
+        self._whole_records([k for k in stamped if k not in self.whole])
         for entity, ids in by_entity(stamped).items():
             self.call.conn.execute(
                 f"UPDATE {entity} SET updated_at = ? WHERE id IN (SELECT value FROM json_each(?))",
@@ -109,8 +195,22 @@ class Changeset:
             )
         self._refresh_search()
 
+    def _whole_records(self, keys: list[Key]) -> None:
+        """The whole records after the call of updated link ends, where a webhook will carry them."""
+        hooks = subscribers(self.call.conn, self.call.company_id) if keys else {}
+        wanted = [k for k in keys if f"{k[0]}.updated" in hooks]
+        if not wanted:
+            return
+        whole = self._load(wanted)
+        for event in self.call.events:
+            key = (event.entity_type, event.entity_id)
+            if key in whole and event.event.endswith(".updated") and event.record is self.after.get(key):
+                whole[key]["updatedAt"] = self.call.now
+                event.record = whole[key]
+
     def _refresh_search(self) -> None:
-        stale: set[Key] = {k for k, kind in self.order.items() if kind == "created"}
+        created = {k for k, kind in self.order.items() if kind == "created"}
+        stale: set[Key] = set()
         for key, change in self.changed.items():
             if SEARCH_KEYS[key[0]] & change.keys():
                 stale.add(key)
@@ -118,5 +218,7 @@ class Changeset:
             renamed = [k[1] for k, change in self.changed.items() if k[0] == entity and keys & change.keys()]
             rel = relation(entity, rel_name)
             stale.update((rel.other, i) for i in link_rows.linked_ids(self.call.conn, rel, renamed))
-        for entity, ids in by_entity(stale).items():
+        for entity, ids in by_entity(created).items():
+            refresh_search(self.call.conn, entity, ids, new=True)
+        for entity, ids in by_entity(stale - created).items():
             refresh_search(self.call.conn, entity, ids)

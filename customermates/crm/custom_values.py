@@ -285,11 +285,14 @@ def check(
 # ---- writing --------------------------------------------------------------------------------------
 
 
-def write(call: Call, entity: str, drafts: list, created: bool) -> None:
-    """Store the drafts' values (listed columns change, others keep); defaults for new records."""
+def write(call: Call, entity: str, drafts: list, created: bool) -> dict[str, list[dict[str, Any]]]:
+    """Store the drafts' values (listed columns change, others keep); defaults for new records.
+
+    For new records, returns their `customFieldValues` as a read would show them (`load`), by id.
+    """
     columns = {c.id: c for c in load_columns(call.conn, call.company_id, entity)}
     if not columns:
-        return
+        return {}
     defaults: dict[str, Option] = {}
     if created:
         defaults = {c.id: c.default for c in columns.values() if c.type == "singleSelect" and c.default}
@@ -317,6 +320,28 @@ def write(call: Call, entity: str, drafts: list, created: bool) -> None:
             " WHERE value IS NOT excluded.value",
             upserts,
         )
+    return _shown(list(columns.values()), upserts) if created else {}
+
+
+def _shown(columns: list[Column], upserts: list[tuple]) -> dict[str, list[dict[str, Any]]]:
+    """Output-shaped values of new records from the rows just written, in `load`'s order."""
+    stored: dict[str, dict[str, str]] = {}
+    for record_id, column_id, _, value, _, _ in upserts:
+        stored.setdefault(record_id, {})[column_id] = value
+    out: dict[str, list[dict[str, Any]]] = {}
+    for record_id, values in stored.items():
+        shown = out[record_id] = []
+        for column in columns:  # ordered by label, then id, like `load`
+            if column.id not in values:
+                continue
+            value = values[column.id]
+            element = {"columnId": column.id, "label": column.label, "type": column.type, "value": value}
+            if column.type == "singleSelect":
+                label = next((o.label for o in column.options if o.value == value), None)
+                if label is not None:
+                    element["optionLabel"] = label
+            shown.append(element)
+    return out
 
 
 # ---- reading --------------------------------------------------------------------------------------

@@ -52,17 +52,25 @@ def blank_to_none(notes: str) -> str | None:
 _NORMALIZE = {"notes": blank_to_none, "amount": to_units}
 
 
+# Per entity: (field, its normalizer or None) and (relation, its input field), read once per item.
+_VALUE_FIELDS = {
+    e: tuple((name, _NORMALIZE.get(name)) for name in [f[0] for f in OWN_FIELDS[e]] + ["notes"])
+    for e in OWN_FIELDS
+}
+_LINK_FIELDS = {e: tuple((rel, relation_field(rel)) for rel in RELATIONS[e]) for e in RELATIONS}
+
+
 def draft(entity: str, item: msgspec.Struct, path: str, record_id: str) -> Draft:
     d = Draft(path, record_id)
-    for name in [f[0] for f in OWN_FIELDS[entity]] + ["notes"]:
+    for name, normalize in _VALUE_FIELDS[entity]:
         value = getattr(item, name)
         if value is not UNSET:
-            d.values[name] = _NORMALIZE.get(name, lambda v: v)(value)
-    for rel in RELATIONS[entity]:
-        given = getattr(item, relation_field(rel))
+            d.values[name] = value if normalize is None else normalize(value)
+    for rel, name in _LINK_FIELDS[entity]:
+        given = getattr(item, name)
         if given is UNSET:
             continue
-        if relation_field(rel) == "services":
+        if name == "services":
             d.links[rel] = [(s.serviceId, to_units(s.quantity)) for s in given]
         else:
             d.links[rel] = [(i, link_rows.ONE) for i in given]

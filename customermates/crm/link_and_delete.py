@@ -65,7 +65,8 @@ def _visible_count(call: Call, rel: Relation, own: str) -> int:
     if where is None:
         return 0
     return call.conn.execute(
-        f"SELECT count(*) FROM {rel.table} l JOIN {TABLE[rel.other]} o ON o.id = l.{rel.other_col}"
+        # CROSS JOIN: from the record's links to the rows; left free, SQLite may scan the company.
+        f"SELECT count(*) FROM {rel.table} l CROSS JOIN {TABLE[rel.other]} o ON o.id = l.{rel.other_col}"
         f" WHERE l.{rel.own_col} = ? AND {where[0]}",
         [own, *where[1]],
     ).fetchone()[0]
@@ -74,7 +75,7 @@ def _visible_count(call: Call, rel: Relation, own: str) -> int:
 def _run(call: Call, plan: LinkChanges, touch_first: list) -> Changeset:
     changes = Changeset(call)
     changes.touch(touch_first)
-    changes.touch(plan.ends)
+    changes.links(plan)
     changes.snapshot()
     plan.apply(call.conn)
     link_rows.recompute_totals(call.conn, plan.deals_with_new_terms(), changes.names("deal"))
@@ -150,13 +151,14 @@ def delete(call: Call, entity: str, ids: list[str]) -> DeleteResult:
         r.other: link_rows.linked_ids(call.conn, r, ids) for r in RELATIONS[entity] if r.other != "user"
     }
     for other, others in linked.items():
-        changes.touch((other, o) for o in others)
+        changes.reached((other, o) for o in others)  # their arrays lose the deleted records' elements
+    repriced = set(linked["deal"]) if entity == "service" else set()  # a service leaving changes totals
+    changes.touch(("deal", d) for d in repriced)
     changes.snapshot()
     drop_search(call.conn, entity, ids)
     call.conn.execute(
         f"DELETE FROM {entity} WHERE id IN (SELECT value FROM json_each(?))", (json.dumps(ids),)
     )
-    repriced = set(linked["deal"]) if entity == "service" else set()  # a service leaving changes totals
     link_rows.recompute_totals(call.conn, repriced, changes.names("deal"))
     changes.finish()
     refs = [EntityRef(x, display_name_of(entity, changes.before[(entity, x)])) for x in ids]

@@ -10,8 +10,10 @@ import json
 import sqlite3
 from collections import defaultdict
 from decimal import ROUND_HALF_EVEN, Decimal
+from typing import Any
 
-from customermates.crm.model import SCALE, Relation
+from customermates.crm.loading import QUANTITY, TABLE, relation_columns
+from customermates.crm.model import PLURAL, SCALE, Relation
 from customermates.errors import Issue, ToolError
 
 DEAL_SERVICE = "link_deal_service"
@@ -31,12 +33,18 @@ class LinkChanges:
         self.added: dict[str, dict[tuple[str, str], int]] = defaultdict(dict)
         self.removed: dict[str, set[tuple[str, str]]] = defaultdict(set)
         self.requantified: dict[str, dict[tuple[str, str], int]] = defaultdict(dict)
-        self.ends: list[tuple[str, str]] = []  # (type, id) of records whose links change, first touch first
+        # (type, id, relation name, other id) of both ends of every changed link, first touch first
+        self.sides: list[tuple[str, str, str, str]] = []
+
+    @property
+    def ends(self) -> list[tuple[str, str]]:
+        """(type, id) of records whose links change, first touch first."""
+        return [(entity, own) for entity, own, _, _ in self.sides]
 
     def _touch(self, rel: Relation, own: str, other: str) -> None:
-        self.ends.append((rel.entity, own))
+        self.sides.append((rel.entity, own, rel.name, other))
         if rel.other != "user":  # users carry no relation arrays
-            self.ends.append((rel.other, other))
+            self.sides.append((rel.other, other, PLURAL[rel.entity], own))
 
     def add(self, rel: Relation, own: str, other: str, quantity: int = ONE) -> None:
         self.added[rel.table][oriented(rel, own, other)] = quantity
@@ -104,6 +112,36 @@ def linked_ids(conn: sqlite3.Connection, rel: Relation, owners: list[str] | set[
         (json.dumps(list(owners)),),
     )
     return [r[0] for r in rows]
+
+
+def elements(
+    conn: sqlite3.Connection, company_id: str, rel: Relation, owners: list[str], others: set[str] | None
+) -> list[tuple[str, dict[str, Any]]]:
+    """(owner, element) of the `rel` array of each owner, in array order, as `loading` shapes it:
+    every element (`others` None: the owners' arrays are short, e.g. new records), or only those
+    pointing at `others` (looked up from them: an owner's whole array may be long)."""
+    columns = relation_columns(rel)
+    select = ", ".join(("l." if c is QUANTITY else "o.") + c[1] for c in columns)
+    if others is None:
+        start, match, params = rel.own_col, "1", [json.dumps(owners)]
+    else:
+        start, match = rel.other_col, f"l.{rel.own_col} IN (SELECT value FROM json_each(?))"
+        params = [json.dumps(list(others)), json.dumps(owners)]
+    rows = conn.execute(
+        f"SELECT l.{rel.own_col}, {select} FROM json_each(?) j"
+        f" CROSS JOIN {rel.table} l ON l.{start} = j.value"
+        f" CROSS JOIN {TABLE[rel.other]} o ON o.id = l.{rel.other_col}"
+        f" WHERE {match} AND o.company_id = ? ORDER BY l.{rel.own_col}, o.name_key, o.id",
+        [*params, company_id],
+    )
+    keys = [c[0] for c in columns]
+    converters = [(i, c[2]) for i, c in enumerate(columns) if c[2] is not None]
+    out = []
+    for owner, *values in rows:
+        for i, convert in converters:
+            values[i] = convert(values[i])
+        out.append((owner, dict(zip(keys, values, strict=True))))
+    return out
 
 
 def _round_units(product_sum: int) -> int:

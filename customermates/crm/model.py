@@ -209,17 +209,23 @@ SEARCH_BODY = {
 SEARCH_TABLES = ("trigram", "words")
 
 
-def refresh_search(conn: sqlite3.Connection, entity: str, ids: list[str] | set[str]) -> None:
-    """Rewrite the search rows of these records from the tables (call after every change to their text)."""
+def refresh_search(
+    conn: sqlite3.Connection, entity: str, ids: list[str] | set[str], new: bool = False
+) -> None:
+    """Rewrite the search rows of these records from the tables (call after every change to their text).
+
+    `new`: the records were created in this transaction, so they have no rows to delete yet.
+    """
     if not ids:
         return
     packed = json.dumps(list(ids))
     for kind in SEARCH_TABLES:
         table = f"{entity}_{kind}"
-        conn.execute(
-            f"DELETE FROM {table} WHERE rowid IN (SELECT seq FROM {entity} WHERE id IN (SELECT value FROM json_each(?)))",
-            (packed,),
-        )
+        if not new:
+            conn.execute(
+                f"DELETE FROM {table} WHERE rowid IN (SELECT seq FROM {entity} WHERE id IN (SELECT value FROM json_each(?)))",
+                (packed,),
+            )
         conn.execute(
             f"INSERT INTO {table}(rowid, body) SELECT e.seq, {SEARCH_BODY[entity]} FROM {entity} e"
             " WHERE e.id IN (SELECT value FROM json_each(?))",

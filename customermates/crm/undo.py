@@ -260,7 +260,7 @@ def _undo_update(run: Run, event: Event) -> None:
     draft = Draft(event.path, record_id, values, {}, custom or None)
     changes = Changeset(call)
     changes.touch([(entity, record_id)])
-    changes.touch(plan.ends)
+    changes.links(plan)
     repriced: set[str] = set()
     if "amount" in values:
         repriced = set(link_rows.linked_ids(call.conn, relation("service", "deals"), [record_id]))
@@ -416,11 +416,12 @@ def _undo_create(run: Run, event: Event) -> None:
     linked = {r.other: link_rows.linked_ids(call.conn, r, [record_id]) for r in RELATIONS[entity]}
     for other, others in linked.items():
         if other != "user":
-            changes.touch((other, o) for o in others)
+            changes.reached((other, o) for o in others)
+    repriced = set(linked.get("deal", [])) if entity == "service" else set()
+    changes.touch(("deal", d) for d in repriced)
     changes.snapshot()
     drop_search(call.conn, entity, [record_id])
     call.conn.execute(f"DELETE FROM {entity} WHERE id = ?", (record_id,))
-    repriced = set(linked.get("deal", [])) if entity == "service" else set()
     link_rows.recompute_totals(call.conn, repriced, changes.names("deal"))
     changes.finish()
     run.deleted[entity] = run.deleted.get(entity, 0) + 1
@@ -450,7 +451,7 @@ def _undo_delete(run: Run, event: Event) -> None:
     custom = _restorable_custom(run, entity, snapshot)
     changes = Changeset(call)
     changes.created(entity, [record_id])
-    changes.touch(plan.ends)
+    changes.links(plan)
     changes.snapshot()
     _insert(call, entity, record_id, snapshot)
     if custom:

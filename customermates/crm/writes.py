@@ -31,7 +31,16 @@ from customermates.crm.drafts import (
 from customermates.crm.inputs import EntityRef, Mutation
 from customermates.crm.link_rows import DEAL_SERVICE, LinkChanges
 from customermates.crm.loading import display_name_of
-from customermates.crm.model import PLURAL, Relation, display_name, last_key, name_key, relation
+from customermates.crm.model import (
+    PLURAL,
+    RELATIONS,
+    Relation,
+    display_name,
+    from_units,
+    last_key,
+    name_key,
+    relation,
+)
 from customermates.errors import invalid
 from customermates.ids import new_id
 
@@ -75,10 +84,13 @@ def create(call: Call, entity: str, items: list[msgspec.Struct]) -> Mutation:
                 plan.add(rel, d.id, other, quantity)
     changes = Changeset(call)
     changes.created(entity, [d.id for d in drafts])
-    changes.touch(plan.ends)
+    changes.links(plan)
     changes.snapshot()
-    _insert(call, entity, drafts)
-    custom_values.write(call, entity, drafts, created=True)
+    values = _insert(call, entity, drafts)
+    custom = custom_values.write(call, entity, drafts, created=True)
+    if entity in _SHOWN:  # a deal's totals come from its services: it is read back
+        made = {d.id: _made(call, entity, d, v, custom) for d, v in zip(drafts, values, strict=True)}
+        changes.created(entity, [], made)
     plan.apply(call.conn)
     names = {d.id: d.values.get("name", "") for d in drafts} | changes.names("deal")
     link_rows.recompute_totals(call.conn, plan.deals_with_new_terms(), names)
@@ -87,8 +99,33 @@ def create(call: Call, entity: str, items: list[msgspec.Struct]) -> Mutation:
     return Mutation(refs, f"Created {_count(len(refs), entity)}.")
 
 
-def _insert(call: Call, entity: str, drafts: list[Draft]) -> None:
-    rows = [_row(entity, _complete(entity, d.values)) for d in drafts]
+# A new record's scalars as a read shows them (loading.SCALARS), from its complete field values.
+_SHOWN: dict[str, Any] = {
+    "contact": lambda v: {
+        "firstName": v["firstName"],
+        "lastName": v["lastName"],
+        "emails": list(v["emails"]),
+    },
+    "organization": lambda v: {"name": v["name"]},
+    "service": lambda v: {"name": v["name"], "amount": from_units(v["amount"])},
+    "task": lambda v: {"name": v["name"], "type": "custom"},
+}
+
+
+def _made(call: Call, entity: str, d: Draft, values: dict[str, Any], custom: dict) -> dict[str, Any]:
+    """The DTO a company-wide read of the new record returns, relation arrays still empty."""
+    dto = {"id": d.id, **_SHOWN[entity](values)}
+    dto.update((rel.name, []) for rel in RELATIONS[entity])
+    dto["customFieldValues"] = custom.get(d.id, [])
+    dto["notes"] = values["notes"]
+    dto["createdAt"] = dto["updatedAt"] = call.now
+    return dto
+
+
+def _insert(call: Call, entity: str, drafts: list[Draft]) -> list[dict[str, Any]]:
+    """Insert the new rows; returns each draft's complete field values."""
+    complete = [_complete(entity, d.values) for d in drafts]
+    rows = [_row(entity, values) for values in complete]
     columns = list(rows[0])
     call.conn.executemany(
         f"INSERT INTO {entity} (id, company_id, {', '.join(columns)}, created_at, updated_at)"
@@ -100,6 +137,7 @@ def _insert(call: Call, entity: str, drafts: list[Draft]) -> None:
     )
     if entity == "contact":
         _write_emails(call, [(d.id, d.values.get("emails", [])) for d in drafts], replace=False)
+    return complete
 
 
 _CREATE_DEFAULTS: dict[str, Any] = {"lastName": "", "emails": [], "notes": None}
@@ -159,7 +197,7 @@ def apply_update(call: Call, entity: str, drafts: list[Draft], targets: dict) ->
             _replace(plan, rel, d.id, dict(given), current[rel][d.id], seen[rel.other])
     changes = Changeset(call)
     changes.touch((entity, d.id) for d in drafts)
-    changes.touch(plan.ends)
+    changes.links(plan)
     repriced = _repriced_deals(call, entity, drafts, targets)
     changes.touch(("deal", i) for i in repriced)
     changes.snapshot()

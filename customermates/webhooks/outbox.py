@@ -11,6 +11,7 @@ whose lease runs out, and whichever worker runs next claims them again (at least
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import random
@@ -24,7 +25,7 @@ from typing import Any
 from customermates.audit import AuditEvent
 from customermates.ids import iso, new_id
 from customermates.webhooks.events import EVENT_NAMES, envelope, record_json
-from customermates.webhooks.settings import WebhookSettings
+from customermates.webhooks.settings import SCHEDULE_VARIABLE, WebhookSettings, parse_schedule
 
 _EVENTS = frozenset(EVENT_NAMES)
 OPEN = ("pending", "processing")
@@ -68,6 +69,12 @@ def _noise(n: int) -> list[str]:
     return [text[12 * i : 12 * i + 12] for i in range(n)]
 
 
+@functools.lru_cache(maxsize=4)
+def _max_attempts(schedule: str | None) -> int:
+    """Attempts per delivery for a retry schedule: parsed once per value, not on every write."""
+    return WebhookSettings(schedule=parse_schedule(schedule)).max_attempts
+
+
 def enqueue(
     conn: sqlite3.Connection, company_id: str, user_id: str | None, now: str, events: list[AuditEvent]
 ) -> int:
@@ -85,7 +92,7 @@ def enqueue(
     sent = [(event, hooks[event.event]) for event in wanted if event.event in hooks]
     if not sent:
         return 0
-    max_attempts = WebhookSettings.from_env().max_attempts
+    max_attempts = _max_attempts(os.environ.get(SCHEDULE_VARIABLE))
     due = time.time()
     noise = iter(_noise(sum(len(targets) for _, targets in sent)))
     delivery_rows = [

@@ -13,7 +13,10 @@ def insecure_allowed() -> bool:
     return os.environ.get("CUSTOMERMATES_WEBHOOK_ALLOW_INSECURE") == "1"
 
 
-def _schedule(raw: str | None) -> tuple[float, ...]:
+SCHEDULE_VARIABLE = "CUSTOMERMATES_WEBHOOK_RETRY_SCHEDULE"
+
+
+def parse_schedule(raw: str | None) -> tuple[float, ...]:
     if not raw or not raw.strip():
         return DEFAULT_SCHEDULE
     try:
@@ -51,6 +54,6 @@ class WebhookSettings:
             worker=env("CUSTOMERMATES_WEBHOOK_WORKER", "1") != "0",
             concurrency=max(1, int(env("CUSTOMERMATES_WEBHOOK_CONCURRENCY") or 8)),
             timeout=float(env("CUSTOMERMATES_WEBHOOK_TIMEOUT_SECONDS") or 10),
-            schedule=_schedule(env("CUSTOMERMATES_WEBHOOK_RETRY_SCHEDULE")),
+            schedule=parse_schedule(env(SCHEDULE_VARIABLE)),
             retention_days=float(env("CUSTOMERMATES_WEBHOOK_RETENTION_DAYS") or 30),
         )

@@ -1,0 +1,232 @@
+"""Write-path benchmark in process: CPU per call of the create and link tools, steady on a shared machine.
+
+    python tools/bench_writes.py [--calls 300] [--rounds 3] [--only create10,W1] [--profile W2] [--webhook]
+    python tools/bench_writes.py --base DIR --rounds 5   # DIR: another checkout (`git archive main`),
+                                                         # both in worker processes, rounds alternating
+
+Each scenario runs its tool through `Registry.run` (validation, permissions, the handler, search rows,
+audit rows, webhook outbox rows, one transaction, committed) on a copy of the 100,000-contact data set
+of `bench_queries.py`, and reports CPU time per call (`time.process_time`, which other processes on
+the machine inflate far less than wall time), the best of `--rounds`, beside its wall time. `--webhook` adds an enabled webhook subscribed to every
+event first, so each call also writes outbox rows. `--profile KEY` prints a cProfile of that scenario.
+
+    create10   create_contacts of 10 (what the side-by-side benchmark sends)
+    W1         create_contacts of 100, unlinked
+    W2         create_contacts of 100, each linked to an organization (100 organizations per call)
+    link10     link_entities: 10 contacts to one organization
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import os
+import pstats
+import sqlite3
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from itertools import count
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "tools"))
+
+import bench_queries  # noqa: E402
+
+from customermates.auth import Principal, authenticate  # noqa: E402
+from customermates.catalog import REGISTRY  # noqa: E402
+from customermates.store import accounts as acc  # noqa: E402
+from customermates.store import connect  # noqa: E402
+
+Scenario = tuple[str, str, int, Callable[[], tuple[str, dict]]]
+
+
+def scenarios(conn: sqlite3.Connection, principal: Principal) -> list[Scenario]:
+    """(key, title, contacts per call, next call's (tool, arguments))."""
+    company = principal.company_id
+    orgs = [
+        r[0] for r in conn.execute("SELECT id FROM organization WHERE company_id = ? LIMIT 500", (company,))
+    ]
+    loose = [
+        r[0] for r in conn.execute("SELECT id FROM contact WHERE company_id = ? LIMIT 20000", (company,))
+    ]
+    n = count()
+
+    def people(size: int, linked: bool) -> tuple[str, dict]:
+        items = []
+        for _ in range(size):
+            i = next(n)
+            item = {"firstName": "Bench", "lastName": f"Writer{i}", "emails": [f"bench.writer{i}@w.example"]}
+            if linked:
+                item["organizationIds"] = [orgs[i % len(orgs)]]
+            items.append(item)
+        return "create_contacts", {"contacts": items}
+
+    def link() -> tuple[str, dict]:
+        i = next(n)
+        ids = [loose[(i * 10 + k) % len(loose)] for k in range(10)]
+        args = {"entity": "organization", "sourceId": orgs[i % len(orgs)], "relation": "contacts", "ids": ids}
+        return "link_entities", args
+
+    return [
+        ("create10", "create_contacts of 10", 10, lambda: people(10, False)),
+        ("W1", "create_contacts of 100, unlinked", 100, lambda: people(100, False)),
+        ("W2", "create_contacts of 100, each linked to an organization", 100, lambda: people(100, True)),
+        ("link10", "link_entities: 10 contacts to one organization", 10, link),
+    ]
+
+
+def measure(conn, principal, make: Callable[[], tuple[str, dict]], calls: int) -> tuple[float, float]:
+    """(CPU µs per call, wall µs per call) over `calls` calls after a few warm-up calls."""
+    for _ in range(5):
+        REGISTRY.run(conn, *make(), principal)
+    work = [make() for _ in range(calls)]
+    cpu, wall = time.process_time(), time.perf_counter()
+    for tool, args in work:
+        REGISTRY.run(conn, tool, args, principal)
+    return (time.process_time() - cpu) / calls * 1e6, (time.perf_counter() - wall) / calls * 1e6
+
+
+def add_webhook(conn: sqlite3.Connection, principal: Principal) -> None:
+    os.environ["CUSTOMERMATES_WEBHOOK_ALLOW_INSECURE"] = "1"
+    from customermates.webhooks.events import EVENT_NAMES
+
+    hook = {"url": "http://127.0.0.1:9/hook", "events": list(EVENT_NAMES)}
+    REGISTRY.run(conn, "create_webhook", hook, principal)
+
+
+def open_copy(tmp: str, webhook: bool) -> tuple[sqlite3.Connection, Principal]:
+    """A copy of the cached data set (built when missing) and the owner's principal."""
+    source = bench_queries.dataset_path(7)
+    if not source.exists():
+        source.parent.mkdir(parents=True, exist_ok=True)
+        bench_queries.build(source, 7)
+    conn = connect(Path(tmp) / "writes.db")
+    original = connect(source)
+    original.backup(conn)
+    original.close()
+    principal = authenticate(conn, acc.create_key(conn, "owner@a.example", "bench-writes"))
+    assert principal is not None
+    if webhook:
+        add_webhook(conn, principal)
+    return conn, principal
+
+
+def worker(opts) -> None:
+    """`--worker`: on each input line (a scenario key), one round of it; answers `cpu wall` in µs."""
+    with tempfile.TemporaryDirectory() as tmp:
+        conn, principal = open_copy(tmp, opts.webhook)
+        cases = {c[0]: c for c in scenarios(conn, principal)}
+        print("ready", flush=True)
+        for line in sys.stdin:
+            _, _, size, make = cases[line.strip()]
+            cpu, wall = measure(conn, principal, make, _calls(opts, size))
+            print(f"{cpu} {wall}", flush=True)
+
+
+def _calls(opts, size: int) -> int:
+    return max(10, opts.calls // 10) if size >= 100 else opts.calls
+
+
+def side_by_side(opts, keys: list[str]) -> None:
+    """This checkout and `--base` in two worker processes, rounds alternating, the best of each."""
+    import subprocess
+
+    procs = {}
+    for label, root in (("base", opts.base.resolve()), ("this", ROOT)):
+        cmd = [
+            sys.executable,
+            str(root / "tools" / "bench_writes.py"),
+            "--worker",
+            "--calls",
+            str(opts.calls),
+        ]
+        cmd += ["--webhook"] if opts.webhook else []
+        procs[label] = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    for proc in procs.values():
+        assert proc.stdout is not None and proc.stdout.readline().strip() == "ready"
+    titles = {c[0]: (c[1], c[2]) for c in CASES}
+    print(f"CPU µs per call, best of {opts.rounds} alternating rounds (base = {opts.base})")
+    print(f"{'key':8} {'base':>9} {'this':>9} {'this/base':>9}  {'base /s':>8} {'this /s':>8}  scenario")
+    rates: dict[str, dict[str, float]] = {"base": {}, "this": {}}
+    for key in keys:
+        best = {label: float("inf") for label in procs}
+        for _ in range(opts.rounds):
+            for label, proc in procs.items():
+                assert proc.stdin is not None and proc.stdout is not None
+                proc.stdin.write(key + "\n")
+                proc.stdin.flush()
+                best[label] = min(best[label], float(proc.stdout.readline().split()[0]))
+        title, size = titles[key]
+        for label in procs:
+            rates[label][key] = size * 1e6 / best[label]
+        print(
+            f"{key:8} {best['base']:9.0f} {best['this']:9.0f} {best['this'] / best['base']:9.2f}"
+            f"  {1e6 / best['base']:8.0f} {1e6 / best['this']:8.0f}  {title}"
+        )
+    for label, proc in procs.items():
+        assert proc.stdin is not None
+        proc.stdin.close()
+        proc.wait(30)
+        if "W1" in rates[label] and "W2" in rates[label]:
+            print(
+                f"{label}: W2 / W1 = {rates[label]['W2'] / rates[label]['W1']:.0%} of contacts/s (target >= 50%)"
+            )
+
+
+CASES = [
+    ("create10", "create_contacts of 10", 10),
+    ("W1", "create_contacts of 100, unlinked", 100),
+    ("W2", "create_contacts of 100, each linked to an organization", 100),
+    ("link10", "link_entities: 10 contacts to one organization", 10),
+]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--calls", type=int, default=300, help="calls per round (W1/W2: a tenth)")
+    parser.add_argument("--rounds", type=int, default=3, help="rounds per scenario; the best is shown")
+    parser.add_argument("--only", default="", help="comma list of scenario keys")
+    parser.add_argument("--profile", default="", help="a scenario key: print its cProfile instead")
+    parser.add_argument("--webhook", action="store_true", help="an enabled webhook for every event first")
+    parser.add_argument("--base", type=Path, help="another checkout: both measured, rounds alternating")
+    parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
+    opts = parser.parse_args()
+    if opts.worker:
+        return worker(opts)
+    keys = [c[0] for c in CASES if not opts.only or c[0] in opts.only.split(",")]
+    if opts.base:
+        return side_by_side(opts, keys)
+    with tempfile.TemporaryDirectory() as tmp:
+        conn, principal = open_copy(tmp, opts.webhook)
+        cases = {c[0]: c for c in scenarios(conn, principal)}
+        if opts.profile:
+            _, title, _, make = cases[opts.profile]
+            measure(conn, principal, make, 3)
+            profiler = cProfile.Profile()
+            profiler.enable()
+            measure(conn, principal, make, opts.calls)
+            profiler.disable()
+            print(f"{opts.profile}: {title}, {opts.calls} calls")
+            pstats.Stats(profiler).sort_stats(os.environ.get("SORT", "tottime")).print_stats(30)
+            return
+        print(f"SQLite {sqlite3.sqlite_version}; webhook: {'yes' if opts.webhook else 'no'}")
+        print(
+            f"{'key':8} {'CPU µs/call':>11} {'wall µs':>9} {'calls/s (CPU)':>13} {'contacts/s':>10}  scenario"
+        )
+        rates = {}
+        for ident in keys:
+            _, title, size, make = cases[ident]
+            cpu, wall = min(measure(conn, principal, make, _calls(opts, size)) for _ in range(opts.rounds))
+            rates[ident] = size * 1e6 / cpu
+            print(f"{ident:8} {cpu:11.0f} {wall:9.0f} {1e6 / cpu:13.0f} {rates[ident]:10.0f}  {title}")
+        if "W1" in rates and "W2" in rates:
+            print(f"W2 / W1 (CPU): {rates['W2'] / rates['W1']:.0%} (target >= 50%)")
+        conn.close()
+
+
+if __name__ == "__main__":
+    main()
