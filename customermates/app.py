@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import gc
 import logging
 import re
 from collections.abc import Mapping
@@ -261,6 +262,10 @@ def create_app(
             async with anyio.create_task_group() as tasks:
                 tasks.start_soon(_flush_last_used, app)
                 worker = webhook_worker.start(app.state.db, tasks)
+                # What start-up built (registry, schemas, encoded lists, ~34,000 objects) lives as long
+                # as the process; frozen, a full collection no longer walks it (13 ms -> ~0 ms), a
+                # pause every request in flight would otherwise wait out.
+                gc.freeze()
                 yield
                 if worker is not None:
                     await worker.stop()
