@@ -25,6 +25,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import anyio.lowlevel
 import msgspec
 from msgspec import inspect as mi
 
@@ -313,6 +314,9 @@ class Registry:
             typed = check(args, tool.input, writes=not tool.read_only)
             work = (_execute, tool, typed, caller, read_only_url, origin, finish, None, dry_run)
             if tool.short is not None and tool.short(typed):
+                # One turn of the loop first: without it, reads that never yield kept some connections
+                # waiting (p99 at 32 connections 104-167 ms against 25-65 ms with it, same runs).
+                await anyio.lowlevel.checkpoint()
                 output, extra = db.read_now(*work)
             else:
                 output, extra = await (db.read if tool.read_only else db.write)(*work)
