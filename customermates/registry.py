@@ -265,12 +265,13 @@ class Registry:
 
     def lookup(self, name: str, toolsets: frozenset[str] | None = None) -> Tool:
         tool = self.tools.get(name)
-        if tool is None:
-            picks = suggest(name, list(self.tools))
+        if tool is None:  # suggest and count only what this URL serves: what tools/list shows here
+            served = [n for n, t in self.tools.items() if toolsets is None or t.toolset in toolsets]
+            picks = suggest(name, served)
             raise ToolError(
                 "unknown_tool",
                 f"There is no tool named {name!r}. Did you mean: {', '.join(picks)}? "
-                f"tools/list has all {len(self.tools)} tools.",
+                f"tools/list has all {len(served)} tools.",
                 suggestions=picks,
             )
         if toolsets is not None and tool.toolset not in toolsets:

@@ -540,6 +540,14 @@ def test_read_only_listing_matches_the_read_only_hint(http):
     assert tools and all(t["annotations"]["readOnlyHint"] is True for t in tools)
 
 
+def test_a_misspelled_tool_on_a_toolset_url_suggests_and_counts_only_what_that_url_serves(http):
+    url = f"{MCP}?toolsets=account"
+    error = tool_error(tools_call_raw(http, "get_comapny", "{}", url), "unknown_tool")
+    assert error["suggestions"][0] == "get_company"
+    assert set(error["suggestions"]) <= set(ACCOUNT_TOOLS)
+    assert f"tools/list has all {len(ACCOUNT_TOOLS)} tools." in error["message"]
+
+
 def test_tool_outside_the_chosen_toolsets_exists_but_is_not_served(http):
     result = tools_call_raw(http, "get_current_user", "{}", f"{MCP}?toolsets=core,widgets")
     error = tool_error(result, "unknown_tool")
