@@ -6,7 +6,7 @@
     python tools/bench_side_by_side.py --reads            # the read targets only (~1 min)
 
 `--reads` is `--only get,rest_get --no-cold`: the MCP and REST reads at `--connections`, then again at
-each `--sweep` count (1 client for p50, 32 connections for p99), and the targets of issue 14.
+each `--sweep` count (1 client for p50, 32 connections for p99), and the speed targets (docs/benchmarks.md).
 
 Three servers on the same data (the 100,000-contact set of `bench_queries.py`, each on its own copy),
 each pinned to core 0 with `taskset`, driven in turn by `wrk` pinned to core 1, back to back per
@@ -852,7 +852,7 @@ def _context(opts) -> str:
 
 def _summary(rows: list[Row]) -> None:
     get = {r.connections: r for r in rows if r.case.key == "get"}
-    print("\ntargets (issue 14):")
+    print("\nspeed targets (docs/benchmarks.md):")
     main = next((r for r in rows if r.case.key == "get" and r.connections not in (1, 32)), None)
     if main:
         o, b, s = (main.by_kind[k] for k in ("ours", "bare", "sdk"))
