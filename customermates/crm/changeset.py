@@ -160,8 +160,7 @@ class Changeset:
 
     def finish(self) -> None:
         """Compare, stamp `updatedAt`, record one event per changed record, refresh search rows."""
-        if any(entity == "deal" for entity, _ in self.order):  # no deal among them: no value moves
-            organization_totals.refresh(self.call.conn, self.order)  # deal values by organization
+        organization_totals.refresh(self.call.conn, self.order)  # deal values by organization
         self.after = self._load(
             [
                 k

@@ -1,10 +1,11 @@
 """Each organization's stored deal value: Σ totalValue of its linked deals (docs/widgets.md, "Stored totals").
 
 Every write call ends in `Changeset.finish`, which knows each record whose links or own fields it
-changed: an organization's deal value can only move when the organization itself is among them
-(its deal links changed) or one of its deals is (the deal's total or links changed, or it was
-deleted — then its organizations were touched). `refresh` recomputes exactly those organizations
-from their links, in one statement, inside the call's transaction: a failed call writes nothing.
+changed. An organization's deal value can only move when one of its deals is among them: the
+deal's total changed, or its links did (a deal link changed or deleted touches both its ends, so an
+organization that lost the link is among them too). `refresh` recomputes the touched organizations
+and those linked to the touched deals, from their links, in one statement, inside the call's
+transaction: a failed call writes nothing. A call that touches no deal changes no value.
 
 The value is NULL when the sum might pass a 64-bit integer; readers then compute from the links.
 """
@@ -37,7 +38,7 @@ def refresh(conn: sqlite3.Connection, keys: Iterable[tuple[str, str]]) -> None:
             orgs.append(record_id)
         elif entity == "deal":
             deals.append(record_id)
-    if not orgs and not deals:
+    if not deals:  # a value moves only with a deal: its total, or its links (then the deal is touched too)
         return
     conn.execute(
         f"UPDATE organization SET deal_value = {VALUE_SQL} WHERE id IN (SELECT value FROM json_each(?)"
