@@ -82,6 +82,8 @@ def refused_page(http: httpx.Client, base: str, client_id: str) -> str:
         ("https://10.1.2.3/client.json", "private or reserved address"),
         ("https://[::1]/client.json", "private or reserved address"),
         ("https://localhost/client.json", "private or reserved address"),
+        ("https://[64:ff9b::7f00:1]/client.json", "private or reserved address"),  # NAT64 of 127.0.0.1
+        ("https://[2002:7f00:1::]/client.json", "private or reserved address"),  # 6to4 of 127.0.0.1
         ("https://app.example/", "must have a path"),
     ],
 )

@@ -7,9 +7,7 @@ checked (no DNS rebinding), no redirects, at most 5 KB, at most 5 seconds.
 
 from __future__ import annotations
 
-import ipaddress
 import json
-import socket
 from datetime import UTC, datetime, timedelta
 from urllib.parse import urlsplit
 
@@ -19,6 +17,7 @@ import httpx
 from customermates.ids import iso, now_iso
 from customermates.oauth import clients
 from customermates.oauth.registration import checked_metadata
+from customermates.webhooks import url_safety
 
 MAX_BYTES = 5 * 1024
 TIMEOUT = 5.0
@@ -48,40 +47,21 @@ def _url_problem(url: str, insecure: bool) -> str | None:
     return None
 
 
-def _is_public(address: str) -> bool:
-    ip = ipaddress.ip_address(address)
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped:
-        ip = ip.ipv4_mapped
-    return ip.is_global and not ip.is_multicast
-
-
-async def _pinned_address(host: str, port: int, insecure: bool) -> str:
-    try:
-        infos = await anyio.getaddrinfo(host, port, type=socket.SOCK_STREAM)
-    except OSError as exc:
-        raise DocumentError(f"host {host} does not resolve") from exc
-    addresses = [info[4][0] for info in infos]
-    if not addresses:
-        raise DocumentError(f"host {host} does not resolve")
-    if not insecure and not all(_is_public(a) for a in addresses):
-        raise DocumentError(f"host {host} resolves to a private or reserved address")
-    return addresses[0]
-
-
 async def _download(url: str, insecure: bool) -> bytes:
-    parts = urlsplit(url)
-    host = parts.hostname or ""  # _url_problem already refused a URL without a host
-    port = parts.port or (443 if parts.scheme == "https" else 80)
-    address = await _pinned_address(host, port, insecure)
-    shown = f"[{address}]" if ":" in address else address
-    target = parts._replace(netloc=f"{shown}:{port}").geturl()
-    headers = {"Host": parts.netloc, "Accept": "application/json"}
     body = b""
     with anyio.fail_after(TIMEOUT):
+        try:  # the webhook rules: public addresses only, the connection pinned to the one checked
+            target, headers, extensions = await url_safety.pinned(url, insecure)
+        except url_safety.Refused as exc:
+            raise DocumentError("resolves to a private or reserved address; serve it from a public host" if exc.rule == "address_not_public"
+                                else "is not a valid https URL") from exc  # fmt: skip
+        except ConnectionError as exc:
+            raise DocumentError(f"has a host that does not resolve ({exc})") from exc
         async with (
             httpx.AsyncClient(follow_redirects=False, timeout=TIMEOUT, trust_env=False) as client,
-            client.stream("GET", target, headers=headers, extensions={"sni_hostname": host}) as reply,
-        ):
+            client.stream("GET", target, headers={**headers, "Accept": "application/json"},
+                          extensions=extensions) as reply,
+        ):  # fmt: skip
             if reply.is_redirect:
                 raise DocumentError("redirects; the document must be served at its own URL")
             if reply.status_code != 200:

@@ -11,7 +11,6 @@ import email.utils
 import ssl
 import time
 from http import HTTPStatus
-from urllib.parse import urlsplit, urlunsplit
 
 import anyio
 import httpx
@@ -31,29 +30,6 @@ def new_client() -> httpx.AsyncClient:
         trust_env=False,
         timeout=None,
         limits=httpx.Limits(max_keepalive_connections=0),
-    )
-
-
-async def _pinned(url: str, insecure: bool) -> tuple[str, dict[str, str], dict[str, str]]:
-    """The URL to request (host replaced by a checked address), extra headers and request extensions."""
-    host, port = url_safety.check_form(url, insecure)
-    if insecure or url_safety.literal(host) is not None:
-        return url, {}, {}
-    try:
-        addresses = await anyio.to_thread.run_sync(url_safety.resolve, host, port, abandon_on_cancel=True)
-    except (OSError, UnicodeError) as exc:
-        raise ConnectionError(f"DNS lookup for {host} failed ({exc})") from None
-    if not addresses:
-        raise ConnectionError(f"DNS lookup for {host} returned no address")
-    url_safety.check_addresses(host, addresses)
-    address = addresses[0]
-    shown = f"[{address}]" if address.version == 6 else str(address)
-    parts = urlsplit(url)
-    netloc = shown if parts.port is None else f"{shown}:{parts.port}"
-    return (
-        urlunsplit(parts._replace(netloc=netloc)),
-        {"Host": parts.netloc},
-        {"sni_hostname": host} if parts.scheme.lower() == "https" else {},
     )
 
 
@@ -82,7 +58,7 @@ def _status_line(response: httpx.Response) -> str:
 
 
 async def _send(client: httpx.AsyncClient, job: Claimed, insecure: bool) -> Outcome:
-    url, extra, extensions = await _pinned(job.url, insecure)
+    url, extra, extensions = await url_safety.pinned(job.url, insecure)
     headers = signing.headers(
         job.secret, job.event_id, job.event, job.id, job.attempt, int(time.time()), job.body
     )

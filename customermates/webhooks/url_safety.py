@@ -1,5 +1,7 @@
 """Which webhook URLs and addresses may be called: https to public hosts only, unless switched off.
 
+OAuth client metadata documents are fetched under the same rules (`pinned`).
+
 The same rules run when a webhook is saved and again before every attempt (a DNS answer can change
 in between); the first rule broken is reported as `[rule] what was found; how to fix it`.
 """
@@ -10,7 +12,9 @@ import ipaddress
 import socket
 from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
-from urllib.parse import urlsplit
+from urllib.parse import urlsplit, urlunsplit
+
+import anyio.to_thread
 
 MAX_URL = 2048
 SWITCH = "CUSTOMERMATES_WEBHOOK_ALLOW_INSECURE=1"
@@ -138,3 +142,27 @@ def check_config(url: str, insecure: bool) -> None:
     except (OSError, UnicodeError, FutureTimeout):
         return
     check_addresses(host, addresses)
+
+
+async def pinned(url: str, insecure: bool) -> tuple[str, dict[str, str], dict[str, str]]:
+    """The URL to request (host replaced by a checked address: no DNS rebinding between the check and
+    the connection), extra headers and request extensions. Raises Refused, or ConnectionError for DNS."""
+    host, port = check_form(url, insecure)
+    if insecure or literal(host) is not None:
+        return url, {}, {}
+    try:
+        addresses = await anyio.to_thread.run_sync(resolve, host, port, abandon_on_cancel=True)
+    except (OSError, UnicodeError) as exc:
+        raise ConnectionError(f"DNS lookup for {host} failed ({exc})") from None
+    if not addresses:
+        raise ConnectionError(f"DNS lookup for {host} returned no address")
+    check_addresses(host, addresses)
+    address = addresses[0]
+    shown = f"[{address}]" if address.version == 6 else str(address)
+    parts = urlsplit(url)
+    netloc = shown if parts.port is None else f"{shown}:{parts.port}"
+    return (
+        urlunsplit(parts._replace(netloc=netloc)),
+        {"Host": parts.netloc},
+        {"sni_hostname": host} if parts.scheme.lower() == "https" else {},
+    )
