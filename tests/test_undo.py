@@ -558,3 +558,28 @@ def test_custom_values_are_set_back_and_restored_with_their_record(http, agent):
         "Budget": "1500.5",
     }
     assert restored["notes"] == "Tea."
+
+
+def test_a_value_whose_option_was_removed_since_is_a_conflict_not_a_failure(http, agent):
+    made = ok(http, "create_single_select_custom_column", {"entityType": "contact", "label": "Tier", "options": [{"label": "Gold"}, {"label": "Silver"}]})  # fmt: skip
+    gold, silver = (o["value"] for o in made["item"]["options"]["options"])
+    tier = made["item"]["id"]
+    (bob,) = make(
+        http, "contact", {"firstName": "Bob", "customFieldValues": [{"columnId": tier, "value": gold}]}
+    )
+    ok(agent, "update_contacts", {"contacts": [{"id": bob, "customFieldValues": [{"columnId": tier, "value": silver}]}]})  # fmt: skip
+    ok(
+        http,
+        "update_single_select_custom_column",
+        {"id": tier, "options": [{"label": "Silver", "value": silver}]},
+    )
+    (changed,) = [i["id"] for i in changes(http, apiKeyName="agent")]
+    error = err(http, "undo_changes", {"eventIds": [changed]})
+    assert error["code"] == "conflict", error
+    assert (
+        "customFieldValues[0].value" in error["issues"][0]["message"]
+        and "by hand" in error["issues"][0]["hint"]
+    )
+    assert {v["label"]: v["value"] for v in get(http, "contact", bob)["customFieldValues"]} == {
+        "Tier": silver
+    }

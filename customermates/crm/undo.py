@@ -250,6 +250,7 @@ def _undo_update(run: Run, event: Event) -> None:
             _invert_links(run, event, rel, change, plan)
         elif key == "customFieldValues":
             custom += _invert_custom(run, event, now, change)
+            _still_valid(run, event, entity, custom)
         elif key in FIELD_COLUMNS[entity] and key not in DERIVED:
             if now.get(key) == change["current"]:
                 values[key] = to_units(change["previous"]) if key == "amount" else change["previous"]
@@ -449,6 +450,8 @@ def _undo_delete(run: Run, event: Event) -> None:
                 quantity = to_units(element["quantity"]) if "quantity" in element else link_rows.ONE
                 plan.add(rel, record_id, element["id"], quantity)
     custom = _restorable_custom(run, entity, snapshot)
+    if not _still_valid(run, event, entity, custom):
+        return
     changes = Changeset(call)
     changes.created(entity, [record_id])
     changes.links(plan)
@@ -460,6 +463,15 @@ def _undo_delete(run: Run, event: Event) -> None:
     link_rows.recompute_totals(call.conn, plan.deals_with_new_terms(), {record_id: snapshot.get("name", "")})
     changes.finish()
     run.restored[entity] = run.restored.get(entity, 0) + 1
+
+
+def _still_valid(run: Run, event: Event, entity: str, custom: list[CustomFieldValueInput]) -> bool:
+    """Whether the values to put back still fit their columns (an option removed or a setting changed
+    since the event makes one a conflict, with the column's own message), checked as a write would be."""
+    issues = custom_values.check(run.call.conn, run.call.company_id, entity, [("customFieldValues", custom)])
+    for issue in issues:
+        run.conflict(event, f"`{issue.path}` {issue.message}", f"{issue.hint} Or set the value by hand.")
+    return not issues
 
 
 def _restorable_custom(run: Run, entity: str, snapshot: dict) -> list[CustomFieldValueInput]:
