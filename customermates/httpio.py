@@ -35,7 +35,11 @@ def header_map(scope) -> dict[str, str]:
 
 
 def origin_of(request: Request) -> str:
-    """`str(request.base_url)` without its trailing slash, built once per distinct set of its inputs."""
+    """CUSTOMERMATES_PUBLIC_URL, else `str(request.base_url)` without its trailing slash (built once per
+    distinct set of its inputs): the origin links and OAuth documents name, as the client reaches us."""
+    public = request.app.state.settings.public_url
+    if public:
+        return public
     scope = request.scope
     key = (
         scope.get("scheme"),

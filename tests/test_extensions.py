@@ -9,7 +9,8 @@ import httpx
 import pytest
 
 from customermates.catalog import REGISTRY
-from tests.conftest import add_member, call_tool, err, error_of, make_tenant, ok, rpc
+from customermates.config import Settings
+from tests.conftest import add_member, call_tool, err, error_of, make_tenant, ok, rpc, running_server
 from tests.records_support import add_role_user, make
 from tests.test_stdio import INIT, Process, call
 
@@ -40,6 +41,18 @@ def text_json(result: dict) -> dict:
 
 
 # ---- search -------------------------------------------------------------------------------------------
+
+
+def test_behind_a_proxy_links_use_the_public_url(db_path, tenant):
+    """Links name CUSTOMERMATES_PUBLIC_URL, not the address the proxy forwarded the request to."""
+    settings = Settings(public_url="https://crm.example.org")
+    with (
+        running_server(db_path, settings) as srv,
+        httpx.Client(base_url=srv.url, headers={"x-api-key": tenant.key}) as http,
+    ):
+        (ada,) = make(http, "contact", {"firstName": "Ada"})
+        found = text_json(call_tool(http, "search", {"query": "Ada"}))["results"]
+    assert found[0]["url"] == f"https://crm.example.org/api/v1/contacts/{ada}"
 
 
 def test_search_ranks_across_types_and_points_at_rest(http, server, crm):

@@ -7,7 +7,7 @@ from urllib.parse import urlsplit
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from customermates.config import Settings
+from customermates import httpio
 from customermates.oauth.clients import LOOPBACK
 from customermates.oauth.errors import CORS
 
@@ -19,8 +19,7 @@ RESOURCE_PATHS = ("", "/api/v1", MCP_PATH)  # what a token may be asked for: thi
 
 def base_url(request: Request) -> str:
     """CUSTOMERMATES_PUBLIC_URL, else the scheme and host this request came to."""
-    settings: Settings = request.app.state.settings
-    return settings.public_url or str(request.base_url).rstrip("/")
+    return httpio.origin_of(request)
 
 
 def origin_of(url: str) -> str:
