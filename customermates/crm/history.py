@@ -20,10 +20,10 @@ import msgspec
 from customermates.call import Call
 from customermates.crm.loading import display_name_of
 from customermates.crm.model import ENTITY_TYPES, PLURAL
+from customermates.crm.queries import NAME_SQL
 from customermates.store.paging import counted_page
 
 UNDOABLE_EVENTS = tuple(f"{e}.{what}" for e in ENTITY_TYPES for what in ("created", "updated", "deleted"))
-NAME_SQL = {e: "trim(first_name || ' ' || last_name)" if e == "contact" else "name" for e in ENTITY_TYPES}
 
 
 class Via(msgspec.Struct):
