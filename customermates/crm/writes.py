@@ -43,6 +43,7 @@ from customermates.crm.model import (
 )
 from customermates.errors import invalid
 from customermates.ids import new_id
+from customermates.store.rows import insert_rows
 
 
 def _derived(entity: str, values: dict[str, Any]) -> dict[str, Any]:
@@ -127,9 +128,9 @@ def _insert(call: Call, entity: str, drafts: list[Draft]) -> list[dict[str, Any]
     complete = [_complete(entity, d.values) for d in drafts]
     rows = [_row(entity, values) for values in complete]
     columns = list(rows[0])
-    call.conn.executemany(
-        f"INSERT INTO {entity} (id, company_id, {', '.join(columns)}, created_at, updated_at)"
-        f" VALUES (?, ?, {', '.join('?' * len(columns))}, ?, ?)",
+    insert_rows(
+        call.conn,
+        f"INSERT INTO {entity} (id, company_id, {', '.join(columns)}, created_at, updated_at)",
         [
             (d.id, call.company_id, *row.values(), call.now, call.now)
             for d, row in zip(drafts, rows, strict=True)
@@ -155,8 +156,9 @@ def _write_emails(call: Call, contacts: list[tuple[str, list[str]]], replace: bo
             "DELETE FROM contact_email WHERE contact_id IN (SELECT value FROM json_each(?))",
             (json.dumps([c for c, _ in contacts]),),
         )
-    call.conn.executemany(
-        "INSERT INTO contact_email (contact_id, position, company_id, email_key) VALUES (?, ?, ?, ?)",
+    insert_rows(
+        call.conn,
+        "INSERT INTO contact_email (contact_id, position, company_id, email_key)",
         [(c, i, call.company_id, e.casefold()) for c, emails in contacts for i, e in enumerate(emails)],
     )
 
