@@ -45,6 +45,8 @@ from customermates.errors import invalid
 from customermates.ids import new_id
 from customermates.store.rows import insert_rows
 
+_encode = msgspec.json.Encoder().encode  # the stored `emails` array (read back with json.loads)
+
 
 def _derived(entity: str, values: dict[str, Any]) -> dict[str, Any]:
     if entity == "contact":
@@ -57,7 +59,7 @@ def _row(entity: str, values: dict[str, Any]) -> dict[str, Any]:
     """Column -> stored value for a complete set of field values."""
     row = {FIELD_COLUMNS[entity][k]: v for k, v in values.items() if k in FIELD_COLUMNS[entity]}
     if "emails" in row:
-        row["emails"] = json.dumps(row["emails"], ensure_ascii=False)
+        row["emails"] = _encode(row["emails"]).decode()
     return row | _derived(entity, values)
 
 
@@ -67,6 +69,8 @@ def _row(entity: str, values: dict[str, Any]) -> dict[str, Any]:
 def create(call: Call, entity: str, items: list[msgspec.Struct]) -> Mutation:
     plural = PLURAL[entity]
     drafts = [draft(entity, item, f"$.{plural}[{i}]", new_id()) for i, item in enumerate(items)]
+    for d in drafts:  # an empty relation array links nothing to a new record
+        d.links = {rel: given for rel, given in d.links.items() if given}
     issues = input_issues(call, entity, drafts, update=False)
     if issues:
         raise invalid(issues, plural)
