@@ -86,6 +86,13 @@ class Column:
     def multiple(self) -> bool:
         return bool(self.settings.get("allowMultiple"))
 
+    def option_named(self, text: str) -> Option | None:
+        """The option `text` names, by value (an id, any case) or label (case-insensitive): how values
+        and filters of a single-select column are read."""
+        text = text.strip()
+        lowered, folded = text.lower(), text.casefold()
+        return next((o for o in self.options if o.value == lowered or o.label.casefold() == folded), None)
+
 
 _SELECT = (
     "SELECT id, entity_type, type, label, options, created_at, updated_at FROM custom_column"
