@@ -22,7 +22,7 @@ from customermates.crm.loading import display_name_of, load_records
 from customermates.crm.model import ENTITY_TYPES, PLURAL, RELATIONS, visible_ids
 from customermates.crm.search import read_terms, tier_sql
 from customermates.errors import Issue, forbidden, invalid, not_found
-from customermates.registry import Tool, per_entity
+from customermates.registry import Tool, reads_entity
 from customermates.shapes import Id, Input, Page, PageSize, total_pages
 from customermates.validation import UUID_PATTERN
 
@@ -253,7 +253,7 @@ def get_entity_history(call: Call, args: HistoryInput) -> HistoryPage:
 
 
 def _history_permission(args: HistoryInput) -> list[list[str]]:
-    return [*per_entity("readAll", "readOwn")(args), ["auditLog.readAll"]]
+    return [*reads_entity(args), ["auditLog.readAll"]]
 
 
 TOOLS = [

@@ -21,6 +21,7 @@ from customermates.crm import queries as q
 from customermates.crm.columns import Column, load_column, load_columns
 from customermates.crm.model import PLURAL
 from customermates.errors import Issue, ToolError
+from customermates.permissions import read_groups
 
 if TYPE_CHECKING:
     from customermates.auth import Principal
@@ -247,10 +248,7 @@ def check(conn: sqlite3.Connection, principal: Principal, config: Config) -> Non
 
 def permission_groups(entity: str, aggregation: str) -> list[list[str]]:
     """Read on the entity type, and on deals when the widget sums deals."""
-    groups = [[f"{PLURAL[entity]}.readAll", f"{PLURAL[entity]}.readOwn"]]
-    if aggregation in DEAL_AGGREGATIONS:
-        groups.append(["deals.readAll", "deals.readOwn"])
-    return groups
+    return read_groups([PLURAL[entity], *(["deals"] if aggregation in DEAL_AGGREGATIONS else [])])
 
 
 def filter_dicts(rules: Sequence[Any]) -> list[dict[str, Any]]:
