@@ -412,12 +412,12 @@ class _Slow(Exception):
 
 
 _SLOW = _Slow()
-_FAST: dict[tuple[int, tuple], Any] = {}
+_FAST: dict[tuple[int, str], Any] = {}
 Fast = Any  # (value, depth) -> the walk's value for it
 
 
 def _fast(t: mi.Type, extra: dict) -> Fast:
-    key = (id(t), tuple(sorted(extra.items())))
+    key = (id(t), repr(sorted(extra.items())))  # the types live in _INFO_CACHE: ids stay theirs
     fn = _FAST.get(key)
     if fn is None:
         built: list[Fast] = []

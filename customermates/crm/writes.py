@@ -3,10 +3,10 @@
     drafts   = [Draft(path, id, values, links, custom), ...]    from the typed input items (`drafts`)
     check    -> invalid_input (every issue)  -> not_found (every path)  -> domain rules
     plan     -> row values + LinkChanges; every record on either end is known before writing
-    write    -> one executemany per table; deal totals; Changeset.finish (events, updatedAt, search)
+    write    -> one multi-row INSERT per table; deal totals; Changeset.finish (events, updatedAt, search)
 
-Every statement handles the whole batch (json_each for id sets, executemany for rows), so the number
-of queries does not grow with the batch size.
+Every statement handles the whole batch (json_each for id sets, one INSERT or executemany for rows),
+so the number of queries does not grow with the batch size.
 """
 
 from __future__ import annotations
