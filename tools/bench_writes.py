@@ -5,6 +5,8 @@
                                                          # both in worker processes, rounds alternating
     python tools/bench_writes.py --statements create10  # CPU and wall per statement (COMMIT included)
     python tools/bench_writes.py --pages create10       # pages one call writes to the WAL, by b-tree
+    python tools/bench_writes.py --variant "DROP INDEX contact_company_last" --variant "PRAGMA temp_store = MEMORY"
+                                     # each SQL on its own copy beside one as is, rounds alternating (create10)
 
 Each scenario runs its tool through `Registry.run` (validation, permissions, the handler, search rows,
 audit rows, webhook outbox rows, one transaction, committed) on a copy of the 100,000-contact data set
@@ -245,6 +247,27 @@ def pages(opts, key: str, calls: int = 10) -> None:
             print(f"{n / calls:6.1f}  {name}")
 
 
+def variants(opts, key: str) -> None:
+    """The scenario on a copy as is and on one copy per `--variant` SQL script, rounds alternating."""
+    scripts = {"as is": "", **{sql: sql for sql in opts.variant}}
+    with tempfile.TemporaryDirectory() as tmp:
+        setups = {}
+        for i, (label, sql) in enumerate(scripts.items()):
+            (Path(tmp) / str(i)).mkdir()
+            conn, principal = open_copy(str(Path(tmp) / str(i)), opts.webhook)
+            conn.executescript(sql)
+            _, _, size, make = {c[0]: c for c in scenarios(conn, principal)}[key]
+            measure(conn, principal, make, 20)
+            setups[label] = (conn, principal, make, _calls(opts, size))
+        best = dict.fromkeys(scripts, float("inf"))
+        for _ in range(opts.rounds):
+            for label, (conn, principal, make, calls) in setups.items():
+                best[label] = min(best[label], measure(conn, principal, make, calls)[0])
+        print(f"{key}: CPU µs per call, best of {opts.rounds} alternating rounds, each on its own copy")
+        for label, cpu in best.items():
+            print(f"{cpu:7.0f} {cpu - best['as is']:+6.0f}  {label}")
+
+
 CASES = [
     ("create10", "create_contacts of 10", 10),
     ("W1", "create_contacts of 100, unlinked", 100),
@@ -263,6 +286,7 @@ def main() -> None:
     parser.add_argument("--base", type=Path, help="another checkout: both measured, rounds alternating")
     parser.add_argument("--statements", default="", help="a scenario key: CPU and wall per statement")
     parser.add_argument("--pages", default="", help="a scenario key: WAL pages per call by b-tree")
+    parser.add_argument("--variant", action="append", default=[], help="SQL run on a copy first (repeatable)")
     parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     opts = parser.parse_args()
     if opts.worker:
@@ -271,6 +295,8 @@ def main() -> None:
         return statements(opts, opts.statements)
     if opts.pages:
         return pages(opts, opts.pages)
+    if opts.variant:
+        return variants(opts, (opts.only or "create10").split(",")[0])
     keys = [c[0] for c in CASES if not opts.only or c[0] in opts.only.split(",")]
     if opts.base:
         return side_by_side(opts, keys)
