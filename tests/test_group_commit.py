@@ -1,7 +1,7 @@
 """Group commit: write calls queued together share one transaction, each in its own savepoint.
 
-Real `Database` on a real file, concurrent calls from an anyio task group. The first call of a burst
-runs alone (nothing waits to fill a group); the calls that queue behind it form the next groups.
+Real `Database` on a real file, concurrent calls from an anyio task group: a burst started in one
+turn of the event loop forms one group; calls queued while a group runs form the next.
 """
 
 from __future__ import annotations
@@ -96,8 +96,33 @@ async def test_queued_calls_share_a_transaction_in_arrival_order_and_see_earlier
     # each call counts the rows it sees after its own insert: 1, 2, ... as if run one after another
     assert results == ["first", *range(1, 21)]
     assert _children(path) == list(range(1, 21))
-    assert db.group_sizes[20] == 1 and db.group_sizes[1] == 1
-    assert "fallback" not in db.group_sizes
+    assert db.group_sizes == {21: 1}
+
+
+@pytest.mark.anyio
+async def test_a_lone_call_runs_alone_and_a_cancelled_queued_call_never_runs(tmp_path):
+    path = tmp_path / "g.db"
+    _table(path)
+    db = await Database.open(path, readers=1)
+    try:
+        assert await db.write(_insert, 1) == 1
+        assert db.group_sizes == {1: 1}
+
+        async def given_up() -> None:
+            with anyio.move_on_after(0.05):  # cancelled while _slow_first holds the writer
+                await db.write(_insert, 2)
+
+        async def later() -> None:
+            await anyio.sleep(0.01)
+            await given_up()
+            assert await db.write(_insert, 3) == 2  # the writer goes on after a cancelled caller
+
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(db.write, _slow_first)
+            tg.start_soon(later)
+    finally:
+        await db.close()
+    assert _children(path) == [1, 3]
 
 
 @pytest.mark.anyio
@@ -113,7 +138,7 @@ async def test_a_failing_call_leaves_nothing_and_its_neighbours_land(tmp_path):
     assert results[:2] == ["first", 1] and results[3] == 2  # call 2's row is gone before call 3 runs
     assert isinstance(results[2], ValueError) and str(results[2]) == "call 2 refused"
     assert _children(path) == [1, 3]
-    assert db.group_sizes[3] == 1 and "fallback" not in db.group_sizes
+    assert db.group_sizes == {4: 1}
 
 
 @pytest.mark.anyio
@@ -130,7 +155,7 @@ async def test_a_failed_commit_reruns_each_call_alone(tmp_path):
     assert results[:2] == ["first", 1] and results[3] == 2
     assert isinstance(results[2], sqlite3.IntegrityError)
     assert _children(path) == [1, 3]
-    assert db.group_sizes["fallback"] == 1 and db.group_sizes[1] == 1
+    assert db.group_sizes == {"fallback": 1}
 
 
 @pytest.mark.anyio
@@ -147,7 +172,7 @@ async def test_a_call_that_ends_the_transaction_fails_alone(tmp_path):
     assert results[:2] == ["first", 1] and results[3] == 2 and after == 3
     assert isinstance(results[2], sqlite3.OperationalError)
     assert _children(path) == [1, 3, 4]
-    assert db.group_sizes["fallback"] == 1
+    assert db.group_sizes == {"fallback": 1, 1: 1}
 
 
 @pytest.mark.anyio
