@@ -3,7 +3,16 @@
     "ada lo"  -> tokens ["ada", "lo"]
               -> "ada"   (3+ chars)  trigram index: substring, any case      MATCH '"ada"'
                  "lo"    (1-2 chars) words index: a word starting with it    MATCH '"lo"*'
-              -> record seqs matching every token (INTERSECT), joined to the entity by seq
+              -> record seqs matching every token, joined to the entity by seq
+
+Search rows hold a record's own fields; the names of linked records (a contact's organizations, an
+organization's contacts) are matched through the link table at read time (docs/query-language.md):
+
+    matches(token) = own rows matching it  UNION  records linked to a record whose NAME matches it
+    result         = matches(token 1) INTERSECT matches(token 2) ...
+
+Most tokens reach no linked name (`reaching` probes each one first), and then the result is a single
+FTS query over the own rows with every token AND-ed, as fast as an index of the whole text.
 
 User text only ever reaches FTS5 inside a double-quoted string (inner quotes doubled), so `*`, `-`,
 `:`, `(`, `AND`, `NEAR` are searched for as text and never change the query (docs/query-language.md).
@@ -13,7 +22,14 @@ Tokens go to the index as typed: the index's own case folding is the reference, 
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from customermates.crm.model import SEARCH_TABLES, relation
+
+if TYPE_CHECKING:
+    import sqlite3
 
 MAX_TOKENS = 10
 SHORT = 3  # tokens shorter than this use the word-prefix index
@@ -48,16 +64,97 @@ def _quoted(token: str) -> str:
     return '"' + token.replace('"', '""') + '"'
 
 
-def match_sql(entity: str, terms: Terms) -> tuple[str, list[str]]:
-    """A subquery yielding the `seq` of every record matching all tokens (any company: join filters)."""
+def _pattern(token: str) -> tuple[str, str]:
+    """(index kind, FTS5 pattern) of one token."""
+    return ("trigram", _quoted(token)) if len(token) >= SHORT else ("words", _quoted(token) + "*")
+
+
+# Whose names a record is also found by: entity -> (relation to them, FTS column filter for their
+# name; none where the name is their row's only column: detail=none refuses column filters).
+LINKED = {"contact": (relation("contact", "organizations"), ""),
+          "organization": (relation("organization", "contacts"), "{name}: ")}  # fmt: skip
+EXPAND_MAX = 3  # up to this many tokens reaching linked names, the own rows keep one FTS query each
+
+
+def _own(entity: str, tokens: Collection[str]) -> tuple[str, list[str]]:
+    """Seqs whose own row matches every token: one FTS query per index kind, intersected."""
     parts, params = [], []
-    if terms.long:
-        parts.append(f"SELECT rowid AS seq FROM {entity}_trigram WHERE {entity}_trigram MATCH ?")
-        params.append(" AND ".join(_quoted(t) for t in terms.long))
-    if terms.short:
-        parts.append(f"SELECT rowid AS seq FROM {entity}_words WHERE {entity}_words MATCH ?")
-        params.append(" AND ".join(_quoted(t) + "*" for t in terms.short))
+    for kind in SEARCH_TABLES:
+        patterns = [p for k, p in map(_pattern, tokens) if k == kind]
+        if patterns:
+            parts.append(f"SELECT rowid AS seq FROM {entity}_{kind} WHERE {entity}_{kind} MATCH ?")
+            params.append(" AND ".join(patterns))
     return " INTERSECT ".join(parts), params
+
+
+def _via(entity: str, token: str, company_id: str) -> tuple[str, list[str]]:
+    """Seqs of the company's records linked to a record whose name matches `token`."""
+    rel, column = LINKED[entity]
+    kind, pattern = _pattern(token)
+    fts = f"{rel.other}_{kind}"
+    sql = (
+        f"SELECT e.seq FROM {fts} f CROSS JOIN {rel.other} o ON o.seq = f.rowid"
+        f" CROSS JOIN {rel.table} l ON l.{rel.other_col} = o.id CROSS JOIN {entity} e ON e.id = l.{rel.own_col}"
+        f" WHERE {fts} MATCH ? AND o.company_id = ?"
+    )
+    return sql, [column + pattern, company_id]
+
+
+def reaching(conn: sqlite3.Connection, entity: str, terms: Terms, company_id: str) -> tuple[str, ...]:
+    """The tokens that match the name of at least one record linked to one of the company's records
+    of `entity` (one indexed probe each); the others can only match own rows."""
+    if entity not in LINKED:
+        return ()
+    found = []
+    for token in terms.tokens:
+        sql, params = _via(entity, token, company_id)
+        if conn.execute(f"SELECT EXISTS ({sql})", params).fetchone()[0]:
+            found.append(token)
+    return tuple(found)
+
+
+def match_sql(
+    entity: str, terms: Terms, reach: Collection[str] = (), company_id: str = ""
+) -> tuple[str, list[str]]:
+    """A subquery yielding the `seq` of every record matching all tokens (any company: join filters).
+
+    `reach`: the tokens that also match linked names (`reaching`). With k of them the result is
+    the union, over each subset S of them, of "own rows match the other tokens" and "linked names
+    match each token of S": 2^k parts, each led by one FTS query, none materializing a token's own
+    matches alone (a short token's can be most of the index). Above EXPAND_MAX, per token
+    (own UNION linked) and INTERSECT.
+    """
+    if not reach:
+        return _own(entity, terms.tokens)
+    if len(reach) > EXPAND_MAX:
+        parts, params = [], []
+        for token in terms.tokens:
+            own, own_params = _own(entity, [token])
+            if token in reach:
+                via, via_params = _via(entity, token, company_id)
+                own, own_params = f"{own} UNION {via}", [*own_params, *via_params]
+            parts.append(f"SELECT seq FROM ({own})")
+            params += own_params
+        return " INTERSECT ".join(parts), params
+    parts, params = [], []
+    for subset in _subsets(list(reach)):
+        pieces, piece_params = [], []
+        rest = [t for t in terms.tokens if t not in subset]
+        if rest:
+            own, own_params = _own(entity, rest)
+            pieces.append(f"SELECT seq FROM ({own})")
+            piece_params += own_params
+        for token in subset:
+            via, via_params = _via(entity, token, company_id)
+            pieces.append(via)
+            piece_params += via_params
+        parts.append(f"SELECT seq FROM ({' INTERSECT '.join(pieces)})")
+        params += piece_params
+    return " UNION ".join(parts), params
+
+
+def _subsets(items: list[str]) -> list[tuple[str, ...]]:
+    return [tuple(t for i, t in enumerate(items) if mask >> i & 1) for mask in range(1 << len(items))]
 
 
 def tier_sql(terms: Terms, key: str = "e.name_key") -> tuple[str, list[object]]:
