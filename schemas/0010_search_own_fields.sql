@@ -38,3 +38,28 @@ INSERT INTO service_trigram (rowid, name) SELECT seq, name FROM service;
 INSERT INTO service_words (rowid, name) SELECT seq, name FROM service;
 INSERT INTO task_trigram (rowid, name) SELECT seq, name FROM task;
 INSERT INTO task_words (rowid, name) SELECT seq, name FROM task;
+
+-- Contact-organization links by `seq` (the FTS rowids), for matching linked names: the search walks
+-- from an FTS match to the records linked to it by integer keys, with no lookup of an id per match.
+-- Kept by triggers on the link table, so every path that links or unlinks (tools, undo, the CLI)
+-- keeps it; a deleted record's rows go by cascade.
+CREATE TABLE search_contact_organization (
+    organization_seq INTEGER NOT NULL REFERENCES organization(seq) ON DELETE CASCADE,
+    contact_seq INTEGER NOT NULL REFERENCES contact(seq) ON DELETE CASCADE,
+    PRIMARY KEY (organization_seq, contact_seq)
+) WITHOUT ROWID;
+CREATE INDEX search_contact_organization_contact ON search_contact_organization(contact_seq, organization_seq);
+INSERT INTO search_contact_organization
+SELECT o.seq, c.seq FROM link_contact_organization l
+JOIN contact c ON c.id = l.left_id JOIN organization o ON o.id = l.right_id;
+CREATE TRIGGER link_contact_organization_searched AFTER INSERT ON link_contact_organization
+BEGIN
+    INSERT OR IGNORE INTO search_contact_organization
+    SELECT o.seq, c.seq FROM organization o, contact c WHERE o.id = new.right_id AND c.id = new.left_id;
+END;
+CREATE TRIGGER link_contact_organization_unsearched AFTER DELETE ON link_contact_organization
+BEGIN
+    DELETE FROM search_contact_organization
+    WHERE organization_seq = (SELECT seq FROM organization WHERE id = old.right_id)
+      AND contact_seq = (SELECT seq FROM contact WHERE id = old.left_id);
+END;

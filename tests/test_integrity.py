@@ -71,6 +71,15 @@ def test_concurrent_workload_leaves_a_consistent_database(server, tenant):
             ).fetchall()
             expected = sum(Decimal(a) * Decimal(q) / Decimal(10_000) for a, q in terms)
             assert value == int(expected.to_integral_value()) and quantity == sum(q for _, q in terms)
+        # The links by seq that search walks hold exactly the contact-organization links.
+        by_seq = conn.execute(
+            "SELECT o.seq, c.seq FROM link_contact_organization l JOIN contact c ON c.id = l.left_id"
+            " JOIN organization o ON o.id = l.right_id ORDER BY 1, 2"
+        ).fetchall()
+        assert (
+            by_seq
+            and conn.execute("SELECT * FROM search_contact_organization ORDER BY 1, 2").fetchall() == by_seq
+        )
         renamed = conn.execute("SELECT count(*) FROM organization WHERE name LIKE 'Renamed %'").fetchone()[0]
         assert renamed == WORKERS * ROUNDS
     finally:

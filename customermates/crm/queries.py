@@ -583,7 +583,7 @@ def _lead(
     the set for every record (it would, lacking statistics).
     """
     if checked.terms.tokens:
-        match, params = match_sql(entity, checked.terms, checked.reach, principal.company_id)
+        match, params = match_sql(entity, checked.terms, checked.reach)
         return f"({match}) m CROSS JOIN {entity} e ON e.seq = m.seq", params, None
     few = {i: n for i, n in (sizes or {}).items() if n <= LEAD_MAX}
     if few:

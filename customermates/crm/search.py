@@ -26,7 +26,7 @@ from collections.abc import Collection
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from customermates.crm.model import SEARCH_TABLES, relation
+from customermates.crm.model import SEARCH_TABLES
 
 if TYPE_CHECKING:
     import sqlite3
@@ -69,10 +69,11 @@ def _pattern(token: str) -> tuple[str, str]:
     return ("trigram", _quoted(token)) if len(token) >= SHORT else ("words", _quoted(token) + "*")
 
 
-# Whose names a record is also found by: entity -> (relation to them, FTS column filter for their
-# name; none where the name is their row's only column: detail=none refuses column filters).
-LINKED = {"contact": (relation("contact", "organizations"), ""),
-          "organization": (relation("organization", "contacts"), "{name}: ")}  # fmt: skip
+# Whose names a record is also found by: entity -> (the other type, FTS column filter for its name
+# (none where the name is the row's only column: detail=none refuses filters), the link by `seq`).
+_LINK = "search_contact_organization"  # (organization_seq, contact_seq), kept by triggers (0010)
+LINKED = {"contact": ("organization", "", "organization_seq", "contact_seq"),
+          "organization": ("contact", "{name}: ", "contact_seq", "organization_seq")}  # fmt: skip
 EXPAND_MAX = 3  # up to this many tokens reaching linked names, the own rows keep one FTS query each
 
 
@@ -87,22 +88,23 @@ def _own(entity: str, tokens: Collection[str]) -> tuple[str, list[str]]:
     return " INTERSECT ".join(parts), params
 
 
-def _via(entity: str, token: str, company_id: str) -> tuple[str, list[str]]:
-    """Seqs of the company's records linked to a record whose name matches `token`."""
-    rel, column = LINKED[entity]
+def _via(entity: str, token: str, company_id: str | None = None) -> tuple[str, list[str]]:
+    """Seqs of the records linked to a record whose name matches `token`. Links never cross
+    companies and the main query filters its records, so only the probe (`reaching`) needs
+    `company_id`."""
+    other, column, other_seq, own_seq = LINKED[entity]
     kind, pattern = _pattern(token)
-    fts = f"{rel.other}_{kind}"
-    sql = (
-        f"SELECT e.seq FROM {fts} f CROSS JOIN {rel.other} o ON o.seq = f.rowid"
-        f" CROSS JOIN {rel.table} l ON l.{rel.other_col} = o.id CROSS JOIN {entity} e ON e.id = l.{rel.own_col}"
-        f" WHERE {fts} MATCH ? AND o.company_id = ?"
-    )
+    fts = f"{other}_{kind}"
+    sql = f"SELECT s.{own_seq} AS seq FROM {fts} f CROSS JOIN {_LINK} s ON s.{other_seq} = f.rowid"
+    if company_id is None:
+        return f"{sql} WHERE {fts} MATCH ?", [column + pattern]
+    sql += f" CROSS JOIN {entity} e ON e.seq = s.{own_seq} WHERE {fts} MATCH ? AND e.company_id = ?"
     return sql, [column + pattern, company_id]
 
 
 def reaching(conn: sqlite3.Connection, entity: str, terms: Terms, company_id: str) -> tuple[str, ...]:
-    """The tokens that match the name of at least one record linked to one of the company's records
-    of `entity` (one indexed probe each); the others can only match own rows."""
+    """The tokens that match the name of a record linked to one of the company's records of
+    `entity` (one indexed probe each); the others can only match own rows."""
     if entity not in LINKED:
         return ()
     found = []
@@ -113,9 +115,7 @@ def reaching(conn: sqlite3.Connection, entity: str, terms: Terms, company_id: st
     return tuple(found)
 
 
-def match_sql(
-    entity: str, terms: Terms, reach: Collection[str] = (), company_id: str = ""
-) -> tuple[str, list[str]]:
+def match_sql(entity: str, terms: Terms, reach: Collection[str] = ()) -> tuple[str, list[str]]:
     """A subquery yielding the `seq` of every record matching all tokens (any company: join filters).
 
     `reach`: the tokens that also match linked names (`reaching`). With k of them the result is
@@ -131,7 +131,7 @@ def match_sql(
         for token in terms.tokens:
             own, own_params = _own(entity, [token])
             if token in reach:
-                via, via_params = _via(entity, token, company_id)
+                via, via_params = _via(entity, token)
                 own, own_params = f"{own} UNION {via}", [*own_params, *via_params]
             parts.append(f"SELECT seq FROM ({own})")
             params += own_params
@@ -145,7 +145,7 @@ def match_sql(
             pieces.append(f"SELECT seq FROM ({own})")
             piece_params += own_params
         for token in subset:
-            via, via_params = _via(entity, token, company_id)
+            via, via_params = _via(entity, token)
             pieces.append(via)
             piece_params += via_params
         parts.append(f"SELECT seq FROM ({' INTERSECT '.join(pieces)})")
