@@ -3,7 +3,9 @@
 -- through the link table, so linking or unlinking writes no search row and a rename rewrites only the
 -- renamed record's row. A contact's row has two columns, so its name can be matched on its own (an
 -- organization is found through its contacts' names, never their emails). columnsize=0: no ranking
--- reads column sizes. contact_words keeps detail=column, which the `{name}:` filter needs.
+-- reads column sizes. contact_words keeps detail=column, which the `{name}:` filter needs. `emails`
+-- comes first: column 0 needs no column marker in a position list, and the trigrams every address
+-- shares (`@do`, `dom`, `ain` in the benchmark) have the longest lists (S4: ~5 % less to read).
 DROP TABLE contact_trigram;
 DROP TABLE contact_words;
 DROP TABLE organization_trigram;
@@ -14,8 +16,8 @@ DROP TABLE service_trigram;
 DROP TABLE service_words;
 DROP TABLE task_trigram;
 DROP TABLE task_words;
-CREATE VIRTUAL TABLE contact_trigram USING fts5(name, emails, tokenize = 'trigram', columnsize = 0);
-CREATE VIRTUAL TABLE contact_words USING fts5(name, emails, tokenize = 'unicode61 remove_diacritics 0', prefix = '1 2', detail = 'column', columnsize = 0);
+CREATE VIRTUAL TABLE contact_trigram USING fts5(emails, name, tokenize = 'trigram', columnsize = 0);
+CREATE VIRTUAL TABLE contact_words USING fts5(emails, name, tokenize = 'unicode61 remove_diacritics 0', prefix = '1 2', detail = 'column', columnsize = 0);
 CREATE VIRTUAL TABLE organization_trigram USING fts5(name, tokenize = 'trigram', columnsize = 0);
 CREATE VIRTUAL TABLE organization_words USING fts5(name, tokenize = 'unicode61 remove_diacritics 0', prefix = '1 2', detail = 'none', columnsize = 0);
 CREATE VIRTUAL TABLE deal_trigram USING fts5(name, tokenize = 'trigram', columnsize = 0);
@@ -26,10 +28,10 @@ CREATE VIRTUAL TABLE task_trigram USING fts5(name, tokenize = 'trigram', columns
 CREATE VIRTUAL TABLE task_words USING fts5(name, tokenize = 'unicode61 remove_diacritics 0', prefix = '1 2', detail = 'none', columnsize = 0);
 
 -- The rows of existing records (model.SEARCH_COLUMNS writes the same text).
-INSERT INTO contact_trigram (rowid, name, emails)
-SELECT seq, first_name || ' ' || last_name,
-       coalesce((SELECT group_concat(value, char(10)) FROM json_each(emails)), '') FROM contact;
-INSERT INTO contact_words (rowid, name, emails) SELECT rowid, name, emails FROM contact_trigram;
+INSERT INTO contact_trigram (rowid, emails, name)
+SELECT seq, coalesce((SELECT group_concat(value, char(10)) FROM json_each(emails)), ''),
+       first_name || ' ' || last_name FROM contact;
+INSERT INTO contact_words (rowid, emails, name) SELECT rowid, emails, name FROM contact_trigram;
 INSERT INTO organization_trigram (rowid, name) SELECT seq, name FROM organization;
 INSERT INTO organization_words (rowid, name) SELECT seq, name FROM organization;
 INSERT INTO deal_trigram (rowid, name) SELECT seq, name FROM deal;

@@ -445,12 +445,12 @@ def test_search_rows_hold_own_fields_and_linked_names_are_searched_through_links
     def hits(entity: str, term: str) -> list[str]:
         return ids(ok(http, "filter_entity", {"entity": entity, "searchTerm": term})["items"])
 
-    assert row("contact", contact) == ("Quill ", "quill@x.example") and row("organization", org) == (
+    assert row("contact", contact) == ("quill@x.example", "Quill ") and row("organization", org) == (
         "Zephyr Works",
     )
     assert hits("contact", "zephyr") == [contact] and hits("organization", "quill") == [org]
     ok(http, "update_organizations", {"organizations": [{"id": org, "name": "Yonder Labs"}]})
-    assert row("contact", contact) == ("Quill ", "quill@x.example")  # the contact's row is not rewritten
+    assert row("contact", contact) == ("quill@x.example", "Quill ")  # the contact's row is not rewritten
     assert hits("contact", "yonder") == [contact] and hits("contact", "zephyr") == []
     ok(http, "update_contacts", {"contacts": [{"id": contact, "lastName": "Penrose"}]})
     assert row("organization", org) == ("Yonder Labs",)

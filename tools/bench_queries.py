@@ -311,6 +311,7 @@ def scenarios(bench: Bench, a_company: str) -> list[tuple[str, str, str, dict, b
     twenty_pct = _pick_token(conn, a_company, 0.20, 3)
     since = (NOW - timedelta(days=180)).date().isoformat()
     c = {"entity": "contact", "pageSize": 25}
+    o = {"entity": "organization", "pageSize": 25}
     stage, value = (
         conn.execute(
             "SELECT id FROM custom_column WHERE company_id = ? AND entity_type = 'contact' AND label = ?",
@@ -350,6 +351,11 @@ def scenarios(bench: Bench, a_company: str) -> list[tuple[str, str, str, dict, b
         ("C4", "count, Stage in [Proposal]", "count_entity", {"entity": "contact", "filters": [stage_rule]}, True),
         ("X1", "page 4,000 at pageSize 25", "filter_entity", c | {"page": 4000}, True),
         ("X2", f'token "{twenty_pct}" (~20 %)', "filter_entity", c | {"searchTerm": twenty_pct}, False),
+        # Names of linked records, matched through search_contact_organization (docs/query-language.md).
+        ("X4", 'contacts via an organization word "acme"', "filter_entity", c | {"searchTerm": "acme"}, False),
+        ("X5", 'contacts "ac wa": both tokens via organizations', "filter_entity", c | {"searchTerm": "ac wa"}, False),
+        ("X6", 'organizations via a last name "smith"', "filter_entity", o | {"searchTerm": "smith"}, False),
+        ("X7", 'organizations "ac sm": own name + contact names', "filter_entity", o | {"searchTerm": "ac sm"}, False),
     ]  # fmt: skip
 
 

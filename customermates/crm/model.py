@@ -195,8 +195,8 @@ def last_key(first: str, last: str) -> str:
 # same text for existing records.
 SEARCH_COLUMNS = {
     "contact": {
-        "name": "e.first_name || ' ' || e.last_name",
         "emails": "coalesce((SELECT group_concat(value, char(10)) FROM json_each(e.emails)), '')",
+        "name": "e.first_name || ' ' || e.last_name",
     },
     "organization": {"name": "e.name"},
     "deal": {"name": "e.name"},
