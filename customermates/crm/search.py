@@ -115,12 +115,30 @@ def reaching(conn: sqlite3.Connection, entity: str, terms: Terms, company_id: st
     return tuple(found)
 
 
+def _linked_check(entity: str, token: str) -> tuple[str, list[str]]:
+    """A condition on the row `m`: it is linked to a record whose name matches `token`.
+
+    The other side's matches are read once into a set (`+` keeps SQLite from walking that set as an
+    index for every row); each row of `m` costs one index range in the links.
+    """
+    other, column, other_seq, own_seq = LINKED[entity]
+    kind, pattern = _pattern(token)
+    fts = f"{other}_{kind}"
+    sql = (
+        f"EXISTS (SELECT 1 FROM {_LINK} x WHERE x.{own_seq} = m.seq"
+        f" AND +x.{other_seq} IN (SELECT rowid FROM {fts} WHERE {fts} MATCH ?))"
+    )
+    return sql, [column + pattern]
+
+
 def match_sql(entity: str, terms: Terms, reach: Collection[str] = ()) -> tuple[str, list[str]]:
     """A subquery yielding the `seq` of every record matching all tokens (any company: join filters).
 
     `reach`: the tokens that also match linked names (`reaching`). With k of them the result is
-    the union, over each subset S of them, of "own rows match the other tokens" and "linked names
-    match each token of S": 2^k parts, each led by one FTS query, none materializing a token's own
+    the union, over each subset S of them, of "own rows match the other tokens and each is linked
+    to a name matching each token of S": 2^k parts. A part is led by the FTS query of its own
+    tokens and checks the links of those rows only (when that query finds nothing, no linked set is
+    read), or, when S holds every token, intersects the linked sets. None reads a token's own
     matches alone (a short token's can be most of the index). Above EXPAND_MAX, per token
     (own UNION linked) and INTERSECT.
     """
@@ -138,18 +156,18 @@ def match_sql(entity: str, terms: Terms, reach: Collection[str] = ()) -> tuple[s
         return " INTERSECT ".join(parts), params
     parts, params = [], []
     for subset in _subsets(list(reach)):
-        pieces, piece_params = [], []
         rest = [t for t in terms.tokens if t not in subset]
         if rest:
-            own, own_params = _own(entity, rest)
-            pieces.append(f"SELECT seq FROM ({own})")
-            piece_params += own_params
-        for token in subset:
-            via, via_params = _via(entity, token)
-            pieces.append(via)
-            piece_params += via_params
-        parts.append(f"SELECT seq FROM ({' INTERSECT '.join(pieces)})")
-        params += piece_params
+            own, part_params = _own(entity, rest)
+            checks = [_linked_check(entity, token) for token in subset]
+            where = " AND ".join(sql for sql, _ in checks)
+            parts.append(f"SELECT m.seq FROM ({own}) m" + (f" WHERE {where}" if checks else ""))
+            part_params += [p for _, check_params in checks for p in check_params]
+        else:
+            vias = [_via(entity, token) for token in subset]
+            parts.append(f"SELECT seq FROM ({' INTERSECT '.join(sql for sql, _ in vias)})")
+            part_params = [p for _, via_params in vias for p in via_params]
+        params += part_params
     return " UNION ".join(parts), params
 
 
