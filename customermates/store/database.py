@@ -138,14 +138,13 @@ GROUP_MAX = 32
 class _Job:
     """One queued write call and, once its group has committed, its result or exception."""
 
-    __slots__ = ("fn", "args", "result", "error", "done", "lead", "woken")
+    __slots__ = ("fn", "args", "result", "error", "lead", "woken")
 
     def __init__(self, fn: Callable[..., Any], args: tuple[Any, ...]) -> None:
         self.fn = fn
         self.args = args
         self.result: Any = None
         self.error: BaseException | None = None
-        self.done = False  # settled: its group committed, or it ran alone
         self.lead = False  # handed the writer: run the next group
         self.woken = anyio.Event()
 
@@ -252,7 +251,8 @@ class Database:
                 return job.outcome()
         else:
             self._writing = True
-            if self.join_turn:  # without it, 16 callers alternate groups of 1 and 16 (-30 % CPU a call)
+            # Without the turn, 16 callers alternate groups of 1 and 16 (20.0 WAL pages a call, not 15.7).
+            if self.join_turn:
                 job.lead = True
                 try:
                     await anyio.lowlevel.checkpoint()
@@ -269,14 +269,12 @@ class Database:
         try:
             with anyio.CancelScope(shield=True):  # the group runs anyway: its callers must hear of it
                 await self._writer._execute(run_group, self._writer._conn, group, self.group_sizes)
-        except BaseException as exc:  # the thread hop itself failed: no job ran to completion
+        except BaseException as exc:  # the thread hop itself failed (a closed connection): none ran
             for job in group:
-                if not job.done:
-                    job.result, job.error = None, exc
+                job.result, job.error = None, exc
             raise
         finally:
             for job in group:
-                job.done = True
                 job.woken.set()
             self._hand_on()
 
