@@ -95,8 +95,21 @@ def _key_principal(conn: sqlite3.Connection, key: str | None) -> tuple[Principal
     if reason:
         log.info("auth refused: key %s %s", row[0], reason)
         return None, None
+    return principal_of(row, row[0], bool(row[2])), row[3]
+
+
+def principal_of(
+    row: sqlite3.Row,
+    key_id: str | None,
+    read_only: bool,
+    grant_id: str | None = None,
+    client_id: str | None = None,
+) -> Principal:
+    """The principal of a credential look-up row whose columns 5-11 are `accounts.PRINCIPAL_COLUMNS`."""
     perms = frozenset((row[11] or "").split(",")) - {""}
-    return Principal(row[5], row[6], row[8], row[9], bool(row[10]), perms, row[0], bool(row[2])), row[3]
+    return Principal(
+        row[5], row[6], row[8], row[9], bool(row[10]), perms, key_id, read_only, "mcp", grant_id, client_id
+    )
 
 
 @dataclass

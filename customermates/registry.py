@@ -159,6 +159,12 @@ class Tool:
     rest: tuple[Route, ...] = ()
     short: Callable[[Any], bool] | None = None
     """A read whose validated input makes it short (a few rows by key) runs without the thread hop."""
+    audited: Callable[[Any], bool] | None = None
+    """A read whose validated input makes it record an audit event (a revealed secret) runs as a write."""
+
+    def writes(self, args: Any) -> bool:
+        """Whether this call runs in a write transaction."""
+        return not self.read_only or (self.audited is not None and self.audited(args))
 
     def listing(self, schemas: tuple[dict[str, Any], dict[str, Any]] | None = None) -> dict[str, Any]:
         """The tools/list entry; `schemas` (input, output) when built already (`Registry` builds all at once)."""
@@ -328,7 +334,7 @@ class Registry:
                 await anyio.lowlevel.checkpoint()
                 output, extra = db.read_now(*work)
             else:
-                output, extra = await (db.read if tool.read_only else db.write)(*work)
+                output, extra = await (db.write if tool.writes(typed) else db.read)(*work)
             return success(tool, output, extra)
         except Rehearsed as done:
             return success(tool, done.result)
@@ -353,7 +359,7 @@ class Registry:
         tool = self.lookup(name)
         typed = check(args, tool.input, writes=not tool.read_only)
         output, _ = in_transaction(
-            conn, _execute, tool, typed, principal, False, None, None, now, write=not tool.read_only
+            conn, _execute, tool, typed, principal, False, None, None, now, write=tool.writes(typed)
         )
         return output
 

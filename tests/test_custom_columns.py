@@ -425,6 +425,19 @@ def test_phone_filter_is_normalized(http, engine):
     assert found(http, rule(col["id"], "contains", "30 12")) == [a]
 
 
+def test_a_phone_filter_drops_every_separator_a_stored_number_drops(http, engine):
+    """Whitespace of any kind (no-break, thin, newline, tab) goes from filter text as from stored numbers."""
+    col = column(http, "phone")
+    a, _ = contacts(http, [cfv(col["id"], "+49\u00a030\u2009123\n456")], [cfv(col["id"], "+4940123456")])
+    assert found(http, rule(col["id"], "equals", "+4930123456")) == [a]
+    assert found(http, rule(col["id"], "equals", "+49\u00a0(30)\t123\r\n456")) == [a]
+    assert found(http, rule(col["id"], "contains", "30\u2009\u00a012")) == [a]
+    error = fail(
+        http, "filter_entity", {"entity": "contact", "filters": [rule(col["id"], "contains", " (-) ")]}
+    )
+    assert error["issues"][0]["path"] == "$.filters[0].value" and "no digits" in error["issues"][0]["message"]
+
+
 def test_currency_filters_and_sort(http, engine):
     col = column(http, "currency", currency="eur")
     low, mid, high, none = contacts(

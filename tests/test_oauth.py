@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sqlite3
 import time
 from collections.abc import Iterator
@@ -217,6 +218,9 @@ def test_inactive_user_tokens_stop_at_once(tmp_path):
         ({"response_types": ["token"]}, "invalid_client_metadata"),
         ({"token_endpoint_auth_method": "private_key_jwt"}, "invalid_client_metadata"),
         ({"client_name": ""}, "invalid_client_metadata"),
+        ({"client_name": "\u200b"}, "invalid_client_metadata"),  # nothing printable: empty once cleaned
+        ({"client_name": "\u202e\u200b \x07"}, "invalid_client_metadata"),
+        ({"client_name": 7}, "invalid_client_metadata"),
     ],
 )
 def test_bad_registration_metadata_is_refused_and_stores_nothing(server, http, meta, code):
@@ -232,6 +236,25 @@ def test_registration_keeps_only_the_grant_types_served_and_says_so(http):
     assert client["grant_types"] == ["authorization_code", "refresh_token"]
     assert client["token_endpoint_auth_method"] == "none" and "client_secret" not in client
     assert register(http, token_endpoint_auth_method=None)["client_secret"]  # RFC 7591 default: basic
+
+
+def test_registration_stores_and_echoes_only_the_metadata_it_understands(server, http):
+    """RFC 7591 §2: unknown metadata is ignored, so it is neither stored nor in the reply."""
+    sent = {"x_tracking": "a" * 500, "jwks_uri": "https://evil.example/jwks", "client_uri": {"not": "a uri"}}
+    client = register(http, client_name="\u200bMy\x00 app\u202e", **sent)
+    assert client["client_name"] == "My app"
+    assert not set(sent) & set(client)
+    conn = sqlite3.connect(server.db_path)
+    try:
+        name, stored = conn.execute(
+            "SELECT name, metadata FROM oauth_client WHERE id = ?", (client["client_id"],)
+        ).fetchone()
+    finally:
+        conn.close()
+    assert name == "My app"
+    assert set(json.loads(stored)) == {
+        "client_name", "redirect_uris", "grant_types", "response_types", "token_endpoint_auth_method"
+    }  # fmt: skip
 
 
 def test_registration_body_that_is_not_json_is_refused(http):

@@ -401,6 +401,36 @@ def test_a_rehearsal_connection_rolls_every_write_back(http, server, tenant):
     assert bad.status_code == 400 and bad.json()["error"]["issues"][0]["path"] == "dryrun"
 
 
+def test_misspelled_url_options_are_refused_not_ignored(server, tenant):
+    """`?dry_run=1` silently ignored would commit what the caller meant to rehearse."""
+    call = {
+        "jsonrpc": "2.0",
+        "id": 1,
+        "method": "tools/call",
+        "params": {"name": "create_organizations", "arguments": {"organizations": [{"name": "Acme"}]}},
+    }
+    headers = {"x-api-key": tenant.key, "accept": "application/json, text/event-stream"}
+    before = database(server.db_path)
+    typos = [
+        ("dry_run=1", "dryrun"),
+        ("Dry-Run=1", "dryrun"),
+        ("read_only=1", "readonly"),
+        ("toolset=core", "toolsets"),
+    ]
+    for typo, meant in typos:
+        reply = httpx.post(f"{server.url}/api/v1/mcp?{typo}", headers=headers, json=call)
+        assert reply.status_code == 400, typo
+        error = reply.json()["error"]
+        assert error["code"] == "invalid_input"
+        assert error["issues"][0]["path"] == typo.split("=")[0]
+        assert f"Did you mean {meant}?" in error["issues"][0]["hint"]
+    assert database(server.db_path) == before
+    # A parameter of some proxy or client, nowhere near ours, is ignored: the call goes through.
+    reply = httpx.post(f"{server.url}/api/v1/mcp?utm_source=x&dryrun=1", headers=headers, json=call)
+    assert reply.status_code == 200 and reply.json()["result"]["structuredContent"]["dryRun"] is True
+    assert database(server.db_path) == before
+
+
 def test_stdio_dry_run_rolls_writes_back(server, tenant):
     before = database(server.db_path)
     lines = [

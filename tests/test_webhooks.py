@@ -23,6 +23,7 @@ from standardwebhooks.webhooks import Webhook as StandardWebhook
 
 from customermates.webhooks import url_safety
 from tests.conftest import ROOT, Tenant, err, free_port, make_tenant, ok, running_server
+from tests.records_support import audit
 from tests.webhook_receiver import Receiver, receiving
 
 ALL_EVENTS = [
@@ -221,6 +222,22 @@ def test_signatures_verify_with_both_schemes(c, rx):
     forged = dict(requests[0].headers, **{"webhook-signature": "v1," + base64.b64encode(b"x" * 32).decode()})
     with pytest.raises(Exception, match="No matching signature"):
         StandardWebhook(secret).verify(requests[0].body, forged)
+
+
+def test_revealing_a_secret_is_in_the_audit_log_reading_a_webhook_is_not(c, rx, db_path):
+    """Like creating a webhook or changing its secret, revealing it leaves an audit row (no secret in it)."""
+    made = hook(c, rx.url, ["contact.created"])
+    hook_id = made["item"]["id"]
+    ok(c, "get_webhook", {"id": hook_id})
+    assert [e["event"] for e in audit(db_path, hook_id)] == ["webhook.created"]
+    ok(c, "get_webhook", {"id": hook_id, "includeSecret": True})
+    assert c.get(f"/api/v1/webhooks/{hook_id}", params={"includeSecret": "true"}).status_code == 200
+    events = audit(db_path, hook_id)
+    assert [(e["event"], e["operation"]) for e in events[1:]] == [
+        ("webhook.secret_revealed", "get_webhook")
+    ] * 2
+    assert made["secret"] not in json.dumps(events)
+    assert deliveries(c)["total"] == 0  # not a record event: no delivery
 
 
 # ---- retries, give-up, resend -----------------------------------------------------------------------

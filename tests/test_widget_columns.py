@@ -153,3 +153,25 @@ def test_deleting_a_column_deletes_the_widgets_grouped_by_it_and_its_filter_rule
             e["event"] for e in audit(db_path, filtered["id"])
         ]
         assert events == ["widget.created", "widget.deleted", "widget.created", "widget.updated"]
+
+
+def test_renaming_a_widget_keeps_a_stored_filter_whose_option_was_removed_since(world):
+    """An update checks the filter lists it sends; a stored rule naming a removed option matches nothing."""
+    temp = select_column(world.http, "contact", "Temperature", ("Hot", "warning"), ("Cold", "info"))
+    cold = next(o for o in temp["options"]["options"] if o["label"] == "Cold")
+    rule = {"field": temp["id"], "operator": "in", "value": ["Hot"]}
+    widget = create(world.http, entityType="contact", aggregationType="count", groupByType="none",
+                    entityFilters=[rule])  # fmt: skip
+    keep_cold = [{"label": "Cold", "color": "info", "value": cold["value"]}]
+    ok(world.http, "update_single_select_custom_column", {"id": temp["id"], "options": keep_cold})
+
+    renamed = ok(world.http, "update_widget", {"id": widget["id"], "name": "Renamed"})["item"]
+    assert renamed["name"] == "Renamed" and renamed["entityFilters"] == [rule]
+    assert points(renamed) == [("Total", 0)] and renamed["dataError"] is None
+    # Filters the call sends are checked as on create.
+    error = failure(world.http, "update_widget", {"id": widget["id"], "entityFilters": [rule]})
+    assert error["issues"][0]["path"] == "$.entityFilters[0].value[0]"
+    assert "Hot" in error["issues"][0]["message"] and "Cold" in error["issues"][0]["hint"]
+    fixed = {"field": temp["id"], "operator": "in", "value": ["Cold"]}
+    out = ok(world.http, "update_widget", {"id": widget["id"], "entityFilters": [fixed]})["item"]
+    assert out["entityFilters"] == [fixed] and points(out) == [("Total", 0)]

@@ -119,6 +119,12 @@ CASES = [
     ("contact", "dealValue", "none", {"entityFilters": ON_D2, "dealFilters": NOT_ANN}, [("Total", 50)]),
     ("task", "count", "none", {}, [("Total", 0)]),
     ("contact", "count", "none", {"entityFilters": [{"field": "dealIds", "operator": "isNull"}]}, [("Total", 1)]),
+    ("contact", "count", "none", {"entityFilters": [{"field": "createdAt", "operator": "inLastDays", "value": 30}]},
+     [("Total", 3)]),
+    ("deal", "dealValue", "deal", {"entityFilters": [{"field": "contactIds", "operator": "hasSome", "value": ["<Ann>"]}]},
+     [("D1", 100)]),
+    ("contact", "count", "none", {"entityFilters": [{"field": "dealIds", "operator": "hasNone", "value": ["<D2>"]}]},
+     [("Total", 2)]),  # Ann (D1 only) and Cid
 ]  # fmt: skip
 
 
@@ -501,6 +507,17 @@ def test_rest_routes_run_the_widget_tools(world):
     assert item["id"] in [w["id"] for w in listed["items"]]
     assert http.delete(f"/api/v1/widgets/{item['id']}").status_code == 200
     assert http.get(f"/api/v1/widgets/{item['id']}").status_code == 404
+
+
+def test_published_filter_items_say_the_value_of_every_operator_they_allow(world):
+    body = {"jsonrpc": "2.0", "id": 1, "method": "tools/list", "params": {}}
+    tools = {t["name"]: t for t in world.http.post("/api/v1/mcp", json=body).json()["result"]["tools"]}
+    for name in ("create_widget", "update_widget"):
+        item = tools[name]["inputSchema"]["properties"]["entityFilters"]["items"]
+        operators = item["properties"]["operator"]["enum"]
+        assert {"hasSome", "hasNone", "inLastDays", "in", "between"} <= set(operators)
+        value = item["properties"]["value"]["description"]
+        assert "an array for in/notIn/hasSome/hasNone" in value and "days for inLastDays" in value, value
 
 
 def test_results_match_the_published_schemas(world):

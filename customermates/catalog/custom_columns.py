@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal, NamedTuple
+from typing import Annotated, Any, Literal
 
 import msgspec
 from msgspec import UNSET, Meta, UnsetType
 
 from customermates.call import Call
 from customermates.crm import column_admin
-from customermates.crm.columns import CustomColumn
+from customermates.crm.columns import TYPES, ColumnType, CustomColumn
 from customermates.crm.inputs import EntityType
 from customermates.registry import Tool, per_entity
 from customermates.rest.route import Route
@@ -57,49 +57,14 @@ OptionsUpdate = Annotated[
     ),
 ]
 
-DISPLAY = (("displayFormat", DisplayFormat),)
-CHIPS = (("color", Color), ("allowMultiple", AllowMultiple))
-
-
-class Kind(NamedTuple):
-    """One column type: its stored type, its two tools (names written out) and its input fields."""
-
-    type: str
-    create: str
-    update: str
-    text: str  # what the create tool adds, before WRITE
-    required: tuple = ()  # create-only fields
-    shared: tuple = ()  # fields create and update share
-
-
-# Keyed by type suffix, which names the REST path, operation ids and input types.
-KINDS = {
-    "plain": Kind("plain", "create_plain_custom_column", "update_plain_custom_column",
-                  "Add a text column (up to 10,000 characters)."),
-    "date": Kind("date", "create_date_custom_column", "update_date_custom_column",
-                 'Add a date column, values like "2026-01-05".', shared=DISPLAY),
-    "datetime": Kind("dateTime", "create_datetime_custom_column", "update_datetime_custom_column",
-                     'Add a datetime column, values like "2026-01-05T09:00:00Z".', shared=DISPLAY),
-    "date_range": Kind("dateRange", "create_date_range_custom_column", "update_date_range_custom_column",
-                       'Add a date range column, values like "2026-01-05,2026-01-09".', shared=DISPLAY),
-    "datetime_range": Kind(
-        "dateTimeRange", "create_datetime_range_custom_column", "update_datetime_range_custom_column",
-        'Add a datetime range column, values like "2026-01-05T09:00:00Z,2026-01-05T17:00:00Z".', shared=DISPLAY,
-    ),
-    "currency": Kind("currency", "create_currency_custom_column", "update_currency_custom_column",
-                     'Add a money column, values like "19.99" or 19.99.', (("currency", CurrencyIn),)),
-    "single_select": Kind(
-        "singleSelect", "create_single_select_custom_column", "update_single_select_custom_column",
-        "Add a column whose value is one option (its value or label); a default fills every record.",
-        (("options", Options),),
-    ),
-    "link": Kind("link", "create_link_custom_column", "update_link_custom_column",
-                 'Add a link column, values like "https://example.com" (or mailto:, tel:).', shared=CHIPS),
-    "email": Kind("email", "create_email_custom_column", "update_email_custom_column",
-                  'Add an email column, values like "ada@example.com".', shared=CHIPS),
-    "phone": Kind("phone", "create_phone_custom_column", "update_phone_custom_column",
-                  'Add a phone column, values like "+4930123456".', shared=CHIPS),
-}  # fmt: skip
+# The input type of each type-specific setting (which types take which: crm/columns.TYPES).
+SETTING_INPUTS = {
+    "displayFormat": DisplayFormat,
+    "currency": CurrencyIn,
+    "color": Color,
+    "allowMultiple": AllowMultiple,
+    "options": Options,
+}
 # Titles say the suffix in words; this compound keeps its hyphen.
 _WORDS = {"single_select": "single-select"}
 
@@ -112,24 +77,25 @@ def _name(suffix: str) -> str:
     return "".join(part.title() for part in suffix.split("_"))
 
 
-def _create_input(suffix: str) -> type:
-    kind = KINDS[suffix]
-    fields: list[Field] = [("entityType", EntityTypeIn), ("label", Label), *kind.required]
-    fields += [(name, t | UnsetType, UNSET) for name, t in kind.shared]
-    return msgspec.defstruct(f"Create{_name(suffix)}ColumnInput", fields, bases=(Input,), module=__name__)
+def _create_input(kind: ColumnType) -> type:
+    fields: list[Field] = [("entityType", EntityTypeIn), ("label", Label)]
+    fields += [(name, SETTING_INPUTS[name]) for name in kind.required]
+    fields += [(n, SETTING_INPUTS[n] | UnsetType, UNSET) for n in kind.settings if n not in kind.required]
+    return msgspec.defstruct(
+        f"Create{_name(kind.suffix)}ColumnInput", fields, bases=(Input,), module=__name__
+    )
 
 
-def _update_input(suffix: str) -> type:
-    kind = KINDS[suffix]
-    shared = [(n, OptionsUpdate if n == "options" else t) for n, t in kind.required + kind.shared]
+def _update_input(kind: ColumnType) -> type:
+    inputs = {**SETTING_INPUTS, "options": OptionsUpdate}
     fields: list[Field] = [("id", ColumnId), ("label", Label | UnsetType, UNSET)]
-    fields += [(name, t | UnsetType, UNSET) for name, t in shared]
+    fields += [(name, inputs[name] | UnsetType, UNSET) for name in kind.settings]
     hints = {
         "type": "type cannot change: create a new column.",
         "entityType": "entityType cannot change: create a new column.",
     }
     return msgspec.defstruct(
-        f"Update{_name(suffix)}ColumnInput",
+        f"Update{_name(kind.suffix)}ColumnInput",
         fields,
         bases=(Input,),
         namespace={"__unknown_hints__": hints},
@@ -188,36 +154,32 @@ def _title(verb: str, suffix: str) -> str:
     return f"{verb} {_WORDS.get(suffix, suffix.replace('_', ' '))} custom column"
 
 
-def _create(suffix: str) -> Tool:
-    kind = KINDS[suffix]
+def _create(kind: ColumnType) -> Tool:
     # No Location: a column is read through the list route.
-    route = Route(
-        "POST", f"{BASE}/{suffix.replace('_', '-')}", f"custom_columns_create_{suffix}", TAG, status=201
-    )
+    route = Route("POST", f"{BASE}/{kind.slug}", f"custom_columns_create_{kind.suffix}", TAG, status=201)
 
     def handler(call: Call, args: Any) -> dict[str, Any]:
-        return column_admin.create(call, kind.type, args)
+        return column_admin.create(call, kind.name, args)
 
-    output = SelectCreated if kind.type == "singleSelect" else ColumnResult
-    return Tool(kind.create, _title("Create", suffix), f"{kind.text} {WRITE}", _create_input(suffix), output,
-                handler, "custom_columns", per_entity("create", attr="entityType"), rest=(route,))  # fmt: skip
+    output = SelectCreated if kind.name == "singleSelect" else ColumnResult
+    return Tool(kind.create_tool, _title("Create", kind.suffix), f"{kind.text} {WRITE}", _create_input(kind),
+                output, handler, "custom_columns", per_entity("create", attr="entityType"), rest=(route,))  # fmt: skip
 
 
-def _update(suffix: str) -> Tool:
-    kind = KINDS[suffix]
-    path = f"{BASE}/{suffix.replace('_', '-')}/{{id}}"
-    route = Route("PUT", path, f"custom_columns_update_{suffix}", TAG, path_field="id")
+def _update(kind: ColumnType) -> Tool:
+    path = f"{BASE}/{kind.slug}/{{id}}"
+    route = Route("PUT", path, f"custom_columns_update_{kind.suffix}", TAG, path_field="id")
 
     def handler(call: Call, args: Any) -> dict[str, Any]:
         require_some(args)
-        return column_admin.update(call, kind.type, args)
+        return column_admin.update(call, kind.name, args)
 
-    output = SelectUpdated if kind.type == "singleSelect" else ColumnResult
+    output = SelectUpdated if kind.name == "singleSelect" else ColumnResult
     return Tool(
-        kind.update,
-        _title("Update", suffix),
+        kind.update_tool,
+        _title("Update", kind.suffix),
         UPDATE,
-        _update_input(suffix),
+        _update_input(kind),
         output,
         handler,
         "custom_columns",
@@ -235,7 +197,7 @@ def delete_custom_column(call: Call, args: DeleteInput) -> dict[str, Any]:
 
 
 TOOLS = [
-    *(_create(suffix) for suffix in KINDS),
+    *(_create(kind) for kind in TYPES.values()),
     Tool(
         "list_custom_columns",
         "List custom columns",
@@ -249,7 +211,7 @@ TOOLS = [
         rest=(Route("GET", BASE, "custom_columns_list", TAG, body=False, query=("entityType",)),),
         short=lambda args: args.entityType is not UNSET,  # one type: at most MAX_COLUMNS rows
     ),
-    *(_update(suffix) for suffix in KINDS),
+    *(_update(kind) for kind in TYPES.values()),
     Tool(
         "delete_custom_column",
         "Delete custom column",

@@ -16,13 +16,13 @@ from msgspec import Meta
 
 from customermates.call import Call
 from customermates.crm import queries as q
-from customermates.crm.history import Via
+from customermates.crm.history import Via, Window, event_rows
 from customermates.crm.inputs import EntityType
 from customermates.crm.loading import display_name_of, load_records
 from customermates.crm.model import ENTITY_TYPES, PLURAL, RELATIONS, visible_ids
 from customermates.crm.search import read_terms, tier_sql
 from customermates.errors import Issue, forbidden, invalid, not_found
-from customermates.registry import Tool, per_entity
+from customermates.registry import Tool, reads_entity
 from customermates.shapes import Id, Input, Page, PageSize, total_pages
 from customermates.validation import UUID_PATTERN
 
@@ -228,32 +228,23 @@ class HistoryPage(msgspec.Struct):
     totalPages: int
 
 
-_EVENTS = """
-SELECT a.id, a.event, a.occurred_at, a.actor_user_id, a.operation, a.source, k.name, a.changes, a.undone_by
-FROM audit_log a LEFT JOIN api_key k ON k.id = a.api_key_id
-WHERE a.company_id = ? AND a.entity_id = ? AND a.entity_type = ?
-ORDER BY a.occurred_at DESC, a.rowid DESC LIMIT ? OFFSET ?
-"""
-_COUNT = "SELECT count(*) FROM audit_log WHERE company_id = ? AND entity_id = ? AND entity_type = ?"
-
-
 def get_entity_history(call: Call, args: HistoryInput) -> HistoryPage:
-    key = (call.company_id, args.id, args.entity)
     visible = bool(visible_ids(call.conn, call.principal, args.entity, [args.id]))
-    # A deleted record's history stays readable to readAll callers; readOwn needs the record itself.
-    total = call.conn.execute(_COUNT, key).fetchone()[0]
+    # Unscoped: the check below is the scope. A deleted record's history stays readable to readAll
+    # callers; readOwn needs the record itself.
+    window = Window(entity=args.entity, entity_id=args.id)
+    total, rows = event_rows(call, window, args.page, args.pageSize, scoped=False)
     if not visible and not (total and call.principal.reads_all(PLURAL[args.entity])):
         raise not_found([("$.id", args.entity, args.id)], "filter_entity or search_all_entities")
-    rows = call.conn.execute(_EVENTS, (*key, args.pageSize, (args.page - 1) * args.pageSize))
     items = [
-        HistoryEvent(r[0], r[1], r[2], r[3], r[4], Via(r[5], r[6]), json.loads(r[7]) if r[7] else None, r[8])
+        HistoryEvent(r[0], r[2], r[1], r[8], r[5], Via(r[6], r[7]), json.loads(r[9]) if r[9] else None, r[10])
         for r in rows
     ]
     return HistoryPage(items, total, args.page, args.pageSize, total_pages(total, args.pageSize))
 
 
 def _history_permission(args: HistoryInput) -> list[list[str]]:
-    return [*per_entity("readAll", "readOwn")(args), ["auditLog.readAll"]]
+    return [*reads_entity(args), ["auditLog.readAll"]]
 
 
 TOOLS = [

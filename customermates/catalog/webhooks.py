@@ -140,7 +140,9 @@ def get_webhook(call: Call, args: GetWebhookInput) -> WebhookView:
     hook, secret = _load(call, args.id)
     if not args.includeSecret:
         return WebhookView(hook, False)
-    # Read tools run in a read transaction, so the reveal goes to the server log.
+    # Audited as creating a webhook or changing its secret are (no secret in the row); the call runs as
+    # a write for it (`audited` below).
+    call.event("webhook", hook.id, "webhook.secret_revealed")
     log.warning("webhook %s: secret revealed to user %s", hook.id, call.principal.user_id)
     return WebhookView(hook, True, secret)
 
@@ -583,6 +585,7 @@ TOOLS = [
         _reveal_permission,
         read_only=True,
         idempotent=True,
+        audited=lambda args: args.includeSecret,
         rest=(
             Route(
                 "GET",

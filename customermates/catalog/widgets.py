@@ -63,28 +63,29 @@ WidgetName = Annotated[str, Meta(min_length=1, max_length=100)]
 ColumnId = Annotated[Id | None, Meta(description="From entityType's single-select columns.")]
 
 
-# Filter items as published: the rule's fields with short words (the list's description has the
-# example); the validator still checks each rule against the full rule type, whose errors list the
-# valid fields and operators. Deal rules say "as in entityFilters" instead of repeating them.
+# Filter items as published: the rule type's own words for its fields (every operator's value form,
+# from the operator table) without the bounds and date forms; the validator still checks each rule
+# against the full rule type (types and bounds included), whose errors list the valid fields and
+# operators. Deal rules say "as entityFilters" instead of repeating them.
 _ENTITY_RULE = {
     "properties": {
-        "field": {"type": "string", "description": "A filterable field or custom column id."},
+        "field": {"description": q.FIELD_DESCRIPTION},
         "operator": {"enum": list(fl.OPERATORS)},
-        "value": {"description": "Array for in/notIn, [from, to] for between."},
+        "value": {"description": q.VALUE_FORMS},
     }
 }
 _DEAL_RULE = {
     "properties": {
-        "field": {"type": "string", "description": "As in entityFilters."},
-        "operator": {"type": "string"},
-        "value": {"description": "As in entityFilters."},
+        "field": {"description": "As entityFilters."},
+        "operator": {},
+        "value": {"description": "As entityFilters."},
     }
 }
 EntityFilters = Annotated[
     list[Annotated[q.FilterRule, Meta(extra_json_schema=_ENTITY_RULE)]],
     Meta(
         max_length=20,
-        description="Rules on entityType records, AND-combined, as record filters take them, e.g. "
+        description="Rules on entityType records (AND), as record filters take them, e.g. "
         '[{"field":"createdAt","operator":"gte","value":"2026-01-01"}].',
     ),
 ]
@@ -92,7 +93,7 @@ DealFilters = Annotated[
     list[Annotated[q.FilterRule, Meta(extra_json_schema=_DEAL_RULE)]],
     Meta(
         max_length=20,
-        description="As entityFilters, on deals (AND), narrowing the sums, e.g. "
+        description="As entityFilters, on deals (AND), narrowing deal sums (not on deal widgets), e.g. "
         '[{"field":"totalValue","operator":"gte","value":500}].',
     ),
 ]
@@ -463,8 +464,7 @@ TOOLS = [
         "create_widget",
         "Create widget",
         "Add a dashboard chart over one entityType. count: by none or "
-        "customColumn. dealValue: also by the entityType; not tasks. dealQuantity: services only. dealFilters: "
-        "deal sums, not deal widgets.",
+        "customColumn. dealValue: also by the entityType; not tasks. dealQuantity: services only.",
         CreateWidgetInput,
         WidgetResult,
         create_widget,

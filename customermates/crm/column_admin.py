@@ -25,19 +25,6 @@ from customermates.errors import Issue, ToolError, forbidden, invalid
 from customermates.ids import new_id
 from customermates.record_diff import diff
 
-# Type-specific settings each tool may send (singleSelect options are stored as rows).
-SETTINGS = {
-    "plain": (),
-    "date": ("displayFormat",),
-    "dateTime": ("displayFormat",),
-    "dateRange": ("displayFormat",),
-    "dateTimeRange": ("displayFormat",),
-    "currency": ("currency",),
-    "singleSelect": (),
-    "link": ("color", "allowMultiple"),
-    "email": ("color", "allowMultiple"),
-    "phone": ("color", "allowMultiple"),
-}
 CREATE_DEFAULTS = {"color": "default", "allowMultiple": False}
 
 # Called by delete() inside its transaction; each returns the ids of the widgets it deleted.
@@ -192,7 +179,7 @@ def _backfill(call: Call, column: Column) -> int:
 
 def _settings(kind: str, args: Any, base: dict[str, Any]) -> dict[str, Any]:
     out = dict(base)
-    for name in SETTINGS[kind]:
+    for name in TYPES[kind].stored_settings:
         value = getattr(args, name, UNSET)
         if value is not UNSET:
             out[name] = value
@@ -216,7 +203,7 @@ def create(call: Call, kind: str, args: Any) -> dict[str, Any]:
             "Delete an unused column first (delete_custom_column).",
         )
         raise invalid([full], "the column")
-    base = {k: v for k, v in CREATE_DEFAULTS.items() if k in SETTINGS[kind]}
+    base = {k: v for k, v in CREATE_DEFAULTS.items() if k in TYPES[kind].stored_settings}
     settings = _settings(kind, args, base)
     column_id = new_id()
     call.conn.execute(

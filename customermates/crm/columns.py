@@ -1,6 +1,6 @@
 """Custom column definitions: the ten types, loading a company's columns, and the column DTO.
 
-TYPES[type] -> ColumnType(suffix, slug, example)     one row per column type (docs/custom-columns.md)
+TYPES[type] -> ColumnType(suffix, tools, text, example, settings)   the one table of column types
 load_columns(conn, company_id, entity)            -> [Column, ...] ordered by label, then id
 column_out(column)                                  -> the `CustomColumn` output shape
 """
@@ -18,9 +18,16 @@ from msgspec import UNSET, UnsetType
 
 @dataclass(frozen=True)
 class ColumnType:
+    """One column type: what the API calls it, its two tools, what they take beyond entityType and label."""
+
     name: str  # API type: "dateRange"
-    suffix: str  # tool suffix: "date_range"
+    suffix: str  # tool suffix: "date_range" (also REST path, operation ids, input type names)
+    create_tool: str
+    update_tool: str
+    text: str  # what the create tool's description says first
     example: str  # one accepted value, for hints
+    settings: tuple[str, ...] = ()  # type-specific inputs, in schema order; `options` are stored as rows
+    required: tuple[str, ...] = ()  # the settings a create must send
 
     @property
     def slug(self) -> str:
@@ -28,25 +35,48 @@ class ColumnType:
         return self.suffix.replace("_", "-")
 
     @property
-    def update_tool(self) -> str:
-        return f"update_{self.suffix}_custom_column"
+    def stored_settings(self) -> tuple[str, ...]:
+        """The settings kept in `custom_column.options` (a single-select's options are rows)."""
+        return tuple(s for s in self.settings if s != "options")
 
 
+DISPLAY, CHIPS = ("displayFormat",), ("color", "allowMultiple")
 TYPES: dict[str, ColumnType] = {
     t.name: t
     for t in (
-        ColumnType("plain", "plain", '"Berlin office"'),
-        ColumnType("date", "date", '"2026-01-05"'),
-        ColumnType("dateTime", "datetime", '"2026-01-05T09:00:00Z"'),
-        ColumnType("dateRange", "date_range", '"2026-01-05,2026-01-09"'),
-        ColumnType("dateTimeRange", "datetime_range", '"2026-01-05T09:00:00Z,2026-01-05T17:30:00Z"'),
-        ColumnType("currency", "currency", '"19.99" (or the number 19.99)'),
-        ColumnType("singleSelect", "single_select", "an option's value or label"),
-        ColumnType("link", "link", '"https://example.com"'),
-        ColumnType("email", "email", '"ada@example.com"'),
-        ColumnType("phone", "phone", '"+4930123456"'),
+        ColumnType("plain", "plain", "create_plain_custom_column", "update_plain_custom_column",
+                   "Add a text column (up to 10,000 characters).", '"Berlin office"'),
+        ColumnType("date", "date", "create_date_custom_column", "update_date_custom_column",
+                   'Add a date column, values like "2026-01-05".', '"2026-01-05"', DISPLAY),
+        ColumnType("dateTime", "datetime", "create_datetime_custom_column", "update_datetime_custom_column",
+                   'Add a datetime column, values like "2026-01-05T09:00:00Z".', '"2026-01-05T09:00:00Z"', DISPLAY),
+        ColumnType("dateRange", "date_range", "create_date_range_custom_column", "update_date_range_custom_column",
+                   'Add a date range column, values like "2026-01-05,2026-01-09".', '"2026-01-05,2026-01-09"',
+                   DISPLAY),
+        ColumnType(
+            "dateTimeRange", "datetime_range", "create_datetime_range_custom_column",
+            "update_datetime_range_custom_column",
+            'Add a datetime range column, values like "2026-01-05T09:00:00Z,2026-01-05T17:00:00Z".',
+            '"2026-01-05T09:00:00Z,2026-01-05T17:30:00Z"', DISPLAY,
+        ),
+        ColumnType("currency", "currency", "create_currency_custom_column", "update_currency_custom_column",
+                   'Add a money column, values like "19.99" or 19.99.', '"19.99" (or the number 19.99)',
+                   ("currency",), ("currency",)),
+        ColumnType(
+            "singleSelect", "single_select", "create_single_select_custom_column",
+            "update_single_select_custom_column",
+            "Add a column whose value is one option (its value or label); a default fills every record.",
+            "an option's value or label", ("options",), ("options",),
+        ),
+        ColumnType("link", "link", "create_link_custom_column", "update_link_custom_column",
+                   'Add a link column, values like "https://example.com" (or mailto:, tel:).',
+                   '"https://example.com"', CHIPS),
+        ColumnType("email", "email", "create_email_custom_column", "update_email_custom_column",
+                   'Add an email column, values like "ada@example.com".', '"ada@example.com"', CHIPS),
+        ColumnType("phone", "phone", "create_phone_custom_column", "update_phone_custom_column",
+                   'Add a phone column, values like "+4930123456".', '"+4930123456"', CHIPS),
     )
-}
+}  # fmt: skip
 BY_SUFFIX = {t.suffix: t for t in TYPES.values()}
 MULTI_TYPES = ("link", "email", "phone")
 DATE_TYPES = ("date", "dateTime", "dateRange", "dateTimeRange")
@@ -85,6 +115,13 @@ class Column:
     @property
     def multiple(self) -> bool:
         return bool(self.settings.get("allowMultiple"))
+
+    def option_named(self, text: str) -> Option | None:
+        """The option `text` names, by value (an id, any case) or label (case-insensitive): how values
+        and filters of a single-select column are read."""
+        text = text.strip()
+        lowered, folded = text.lower(), text.casefold()
+        return next((o for o in self.options if o.value == lowered or o.label.casefold() == folded), None)
 
 
 _SELECT = (

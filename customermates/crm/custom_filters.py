@@ -15,14 +15,17 @@ from typing import Any
 
 from customermates.crm import filters as fl
 from customermates.crm.columns import Column
-from customermates.crm.custom_values import day_text, read_moment, second_text
-
-_PHONE_NOISE = str.maketrans("", "", " -.()\t")
+from customermates.crm.custom_values import day_text, phone_digits, read_moment, second_text
 
 
 def read_text(field: fl.Field, raw: Any) -> str:
     text = fl.read_text(field, raw)
-    return text.translate(_PHONE_NOISE) if field.custom.type == "phone" else text
+    if field.custom.type != "phone":
+        return text
+    digits = phone_digits(text)
+    if not digits:  # only separators: it would match every number
+        raise fl.Bad(f"{fl._show(raw)} holds no digits", f"Send digits, e.g. {field.kind.example}.")
+    return digits
 
 
 def _moment(raw: Any) -> tuple[datetime, bool]:
@@ -49,10 +52,9 @@ def read_second(field: fl.Field, raw: Any) -> fl.Bounds:
 
 
 def read_option(field: fl.Field, raw: Any) -> int:
-    text = raw.strip() if isinstance(raw, str) else None
-    for option in field.custom.options:
-        if text is not None and (option.value == text.lower() or option.label.casefold() == text.casefold()):
-            return option.rank
+    option = field.custom.option_named(raw) if isinstance(raw, str) else None
+    if option is not None:
+        return option.rank
     options = ", ".join(f"{o.label} ({o.value})" for o in field.custom.options)
     raise fl.Bad(
         f"{fl._show(raw)} is not an option of {field.label}", f"Use an option value or label: {options}."

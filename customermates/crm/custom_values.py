@@ -138,10 +138,9 @@ def _money(column: Column, raw: Any) -> Stored:
 
 def _select(column: Column, raw: Any) -> Stored:
     text = str(raw).strip()
-    folded = text.casefold()
-    for option in column.options:
-        if option.value == text.lower() or option.label.casefold() == folded:
-            return Stored(option.value, option.rank)
+    option = column.option_named(text)
+    if option is not None:
+        return Stored(option.value, option.rank)
     options = ", ".join(f"{o.label} ({o.value})" for o in column.options)
     raise BadValue(
         f'{json.dumps(text, ensure_ascii=False)} is not an option of column "{column.label}" ({column.id})',
@@ -149,10 +148,15 @@ def _select(column: Column, raw: Any) -> Stored:
     )
 
 
+def phone_digits(text: str) -> str:
+    """A phone number without its separators (any whitespace, - . ( )): stored values and filters alike."""
+    return _PHONE_NOISE.sub("", text)
+
+
 def _item(column: Column, text: str) -> str:
     """One link, email or phone item in its stored form."""
     if column.type == "phone":
-        digits = _PHONE_NOISE.sub("", text)
+        digits = phone_digits(text)
         if not _PHONE.match(digits):
             raise _form(column, text, "a phone number: + and 7-15 digits")
         return digits

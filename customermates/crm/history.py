@@ -1,6 +1,7 @@
 """Audit events of the five record types as the change feed shows them (list_changes).
 
     change_page(call, window, page, size)  -> (items, total), newest first
+    event_rows(call, window, page, size)   -> (total, rows), newest first (also get_entity_history)
     window_sql(call, window)               -> WHERE over `audit_log a`: company, read scope, filters
     record_names(conn, company, keys)      -> each record's name now, or from its last snapshot
 
@@ -95,11 +96,17 @@ def _scope(call: Call) -> tuple[str, list[Any]]:
     return ("(" + " OR ".join(parts) + ")" if parts else "0"), params
 
 
-def window_sql(call: Call, window: Window) -> tuple[str, list[Any]]:
-    """WHERE over `audit_log a`: the company, the caller's scope, the filters."""
-    scope, params = _scope(call)
-    where = ["a.company_id = ?", scope]
-    params = [call.company_id, *params]
+def window_sql(call: Call, window: Window, scoped: bool = True) -> tuple[str, list[Any]]:
+    """WHERE over `audit_log a`: the company, the caller's scope, the filters.
+
+    `scoped=False` leaves the scope out, for a caller whose right to the window's one record was
+    checked already (get_entity_history): a read-own scope reads every event its user deleted.
+    """
+    where, params = ["a.company_id = ?"], [call.company_id]
+    if scoped:
+        scope, scope_params = _scope(call)
+        where.append(scope)
+        params += scope_params
     for clause, value in (
         ("a.occurred_at >= ?", window.since),
         ("a.occurred_at < ?", window.until),
@@ -116,13 +123,22 @@ def window_sql(call: Call, window: Window) -> tuple[str, list[Any]]:
     return " AND ".join(where), params
 
 
-def change_page(call: Call, window: Window, page: int, size: int) -> tuple[list[Change], int]:
-    """The company's record changes in the window, newest first (list_changes)."""
-    where, params = window_sql(call, window)
-    total, rows = counted_page(
+def event_rows(
+    call: Call, window: Window, page: int, size: int, scoped: bool = True
+) -> tuple[int, list[sqlite3.Row]]:
+    """How many events the window holds for the caller (`window_sql`), and one page of them newest
+    first, as `id, occurred_at, event, entity_type, entity_id, operation, source, key name,
+    actor_user_id, changes, undone_by, undo_of` (list_changes, get_entity_history)."""
+    where, params = window_sql(call, window, scoped)
+    return counted_page(
         call.conn, f"SELECT {_COLUMNS} {_FROM}", "FROM audit_log a", [where], params,
         "a.occurred_at DESC, a.rowid DESC", size, (page - 1) * size,
     )  # fmt: skip
+
+
+def change_page(call: Call, window: Window, page: int, size: int) -> tuple[list[Change], int]:
+    """The company's record changes in the window, newest first (list_changes)."""
+    total, rows = event_rows(call, window, page, size)
     names = record_names(call.conn, call.company_id, [(r[3], r[4]) for r in rows])
     items = [
         Change(

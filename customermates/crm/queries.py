@@ -68,18 +68,29 @@ VALUE_SCHEMA = {
 }
 
 
+_FORMS = {fl.MANY: "an array", fl.PAIR: "[from, to]", fl.DAYS: "days", fl.NONE: "none"}
+# "One value; an array for in/notIn/…": each operator's value shape, from the operator table, so a
+# new operator is described wherever rules are published (filter tools, widget filter lists).
+VALUE_FORMS = (
+    "One value; "
+    + ", ".join(
+        f"{form} for {'/'.join(op for op, shape in fl.OPERATORS.items() if shape == kind)}"
+        for kind, form in _FORMS.items()
+    )
+    + "."
+)
+FIELD_DESCRIPTION = "A filterable field or a custom column id."
+
+
 class FilterRule(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=True):
     # One filter rule (no docstring: it would become a schema description repeating `filters`).
 
-    field: Annotated[
-        str, Meta(max_length=FIELD_NAME_MAX, description="A filterable field or a custom column id.")
-    ]
+    field: Annotated[str, Meta(max_length=FIELD_NAME_MAX, description=FIELD_DESCRIPTION)]
     operator: Annotated[str, Meta(extra_json_schema={"enum": list(fl.OPERATORS)})]
     value: Annotated[
         Any,
         Meta(
-            description="One value; an array for in/notIn/hasSome/hasNone, [from, to] for between, days for "
-            'inLastDays, none for isNull/isNotNull. Dates: "2026-01-05" (whole UTC day) or "2026-01-05T14:30:00Z".',
+            description=VALUE_FORMS + ' Dates: "2026-01-05" (whole UTC day) or "2026-01-05T14:30:00Z".',
             extra_json_schema=VALUE_SCHEMA,
         ),
     ] = None

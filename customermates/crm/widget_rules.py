@@ -3,7 +3,8 @@
     Config (stored values overlaid with the call's)  ->  check()  ->  every broken rule at once
       combinations   aggregation x entity type x grouping (docs/widgets.md, "Allowed combinations")
       group column   exists, belongs to the entity type, is single-select
-      filters        exactly as the query engine validates them, at `$.entityFilters[i]…`
+      filters        exactly as the query engine validates them, at `$.entityFilters[i]…`; on update
+                     only the lists the call sends (stored ones that broke since are `dataError`)
 
 A rule whose fields the call did not send says so ("stored value"), so an update that breaks a
 stored setting points at the right field.
@@ -20,6 +21,7 @@ from customermates.crm import queries as q
 from customermates.crm.columns import Column, load_column, load_columns
 from customermates.crm.model import PLURAL
 from customermates.errors import Issue, ToolError
+from customermates.permissions import read_groups
 
 if TYPE_CHECKING:
     from customermates.auth import Principal
@@ -216,14 +218,21 @@ def _filters(
         (found.missing if error.code == "not_found" else found.invalid).extend(error.issues)
 
 
+def _sent(config: Config, name: str) -> bool:
+    """Whether a filter list is checked: on create, or when the call sends it. A stored list was checked
+    when it was sent; one that broke since (an option removed) is the chart's `dataError`, so an update
+    that leaves the filters alone (a rename) still works."""
+    return config.creating or name in config.given
+
+
 def check(conn: sqlite3.Connection, principal: Principal, config: Config) -> None:
     """Raise one error listing every broken rule; `not_found` only when nothing else is wrong."""
     found = _Found(_combination(config))
     _group_column(conn, principal.company_id, config, found)
-    if principal.reads(PLURAL[config.entity]):
+    if _sent(config, "entityFilters") and principal.reads(PLURAL[config.entity]):
         _filters(conn, principal, config.entity, config.entity_filters, "$.entityFilters", found)
     refused = any(i.path == "$.dealFilters" for i in found.invalid)
-    if not refused and principal.reads("deals"):
+    if not refused and _sent(config, "dealFilters") and principal.reads("deals"):
         _filters(conn, principal, "deal", config.deal_filters, "$.dealFilters", found)
     issues = found.invalid + found.missing
     if found.invalid:
@@ -239,10 +248,7 @@ def check(conn: sqlite3.Connection, principal: Principal, config: Config) -> Non
 
 def permission_groups(entity: str, aggregation: str) -> list[list[str]]:
     """Read on the entity type, and on deals when the widget sums deals."""
-    groups = [[f"{PLURAL[entity]}.readAll", f"{PLURAL[entity]}.readOwn"]]
-    if aggregation in DEAL_AGGREGATIONS:
-        groups.append(["deals.readAll", "deals.readOwn"])
-    return groups
+    return read_groups([PLURAL[entity], *(["deals"] if aggregation in DEAL_AGGREGATIONS else [])])
 
 
 def filter_dicts(rules: Sequence[Any]) -> list[dict[str, Any]]:

@@ -18,6 +18,7 @@ from customermates.errors import Issue
 from customermates.httpio import BodyTooLarge, error_response, header_map, origin_of, read_body, too_large
 from customermates.mcp import batches, jsontext, modern
 from customermates.mcp import dispatch as rpc
+from customermates.nearest import closest
 from customermates.registry import TOOLSETS
 
 MCP_PATH = "/api/v1/mcp"
@@ -67,6 +68,9 @@ def _url_options(request: Request) -> tuple[frozenset[str] | None, bool, bool] |
     """`toolsets`, `readonly` and `dryrun` query parameters, or a 400 naming the valid values."""
     if not request.scope.get("query_string"):
         return None, False, False  # the defaults, without parsing an empty query
+    misspelled = _misspelled_option(request.query_params.keys())
+    if misspelled is not None:
+        return misspelled
     toolsets = None
     given = request.query_params.getlist("toolsets")
     if given:
@@ -85,6 +89,25 @@ def _url_options(request: Request) -> tuple[frozenset[str] | None, bool, bool] |
     if dryrun not in ("0", "1"):
         return _bad_option("dryrun", f"dryrun={dryrun!r} is not allowed.", "Use dryrun=1 or dryrun=0.")
     return toolsets, readonly == "1", dryrun == "1"
+
+
+URL_OPTIONS = ("toolsets", "readonly", "dryrun")
+
+
+def _misspelled_option(keys) -> Response | None:
+    """A query parameter one slip away from ours (`dry_run`, `read-only`, `toolset`) is refused: ignoring
+    it would silently commit what the caller meant to rehearse. Other unknown parameters are ignored,
+    since proxies and clients add their own (docs/protocol.md)."""
+    for key in keys:
+        if key in URL_OPTIONS:
+            continue
+        near = closest(key, URL_OPTIONS, within=2)
+        if near:
+            message = f"Unknown query parameter {key!r}."
+            return _bad_option(
+                key, message, f"Did you mean {near[0]}? This URL takes {', '.join(URL_OPTIONS)}."
+            )
+    return None
 
 
 async def endpoint(request: Request) -> Response:

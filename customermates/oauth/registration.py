@@ -24,7 +24,8 @@ AUTH_METHODS = ("none", "client_secret_post", "client_secret_basic")
 
 
 def checked_metadata(meta: object) -> dict:
-    """The accepted metadata with defaults filled in; raises the RFC 7591 error naming the field."""
+    """The metadata this server acts on, checked, with defaults filled in (nothing else is kept);
+    raises the RFC 7591 error naming the field."""
     if not isinstance(meta, dict):
         raise InvalidClientMetadataError("The body must be a JSON object of client metadata.")
     uris = meta.get("redirect_uris")
@@ -48,12 +49,17 @@ def checked_metadata(meta: object) -> dict:
             f"token_endpoint_auth_method must be one of: {', '.join(AUTH_METHODS)}."
         )
     name = meta.get("client_name", "Unnamed client")
-    if not isinstance(name, str) or not name.strip() or len(name) > clients.MAX_NAME_LENGTH:
-        raise InvalidClientMetadataError(f"client_name must be 1-{clients.MAX_NAME_LENGTH} characters.")
-    name = "".join(ch for ch in name if ch.isprintable()).strip()
+    if isinstance(name, str):  # cleaned first, so a name of invisible characters only is empty
+        name = "".join(ch for ch in name if ch.isprintable()).strip()
+    if not isinstance(name, str) or not name or len(name) > clients.MAX_NAME_LENGTH:
+        raise InvalidClientMetadataError(
+            f"client_name must be 1-{clients.MAX_NAME_LENGTH} printable characters."
+        )
+    # Only the metadata served here is kept: RFC 7591 §2 has a server ignore metadata it does not
+    # understand, so anything else is neither stored nor echoed in the reply.
     return {
-        **meta,
         "client_name": name,
+        "redirect_uris": uris,
         "grant_types": grants,
         "response_types": ["code"],
         "token_endpoint_auth_method": method,

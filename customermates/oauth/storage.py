@@ -14,8 +14,9 @@ from datetime import UTC, datetime, timedelta
 from authlib.oauth2.rfc6749 import InvalidGrantError, InvalidRequestError, OAuth2Error
 from authlib.oauth2.rfc7636.challenge import CODE_VERIFIER_PATTERN, compare_s256_code_challenge
 
-from customermates.auth import ACCESS_PREFIX, Principal, key_hash
+from customermates.auth import ACCESS_PREFIX, Principal, key_hash, principal_of
 from customermates.ids import iso, new_id, now_iso
+from customermates.store.accounts import PRINCIPAL_COLUMNS, principal_joins
 
 REFRESH_PREFIX = "cmrt_"
 CODE_TTL = 120
@@ -159,12 +160,9 @@ def refresh(conn: sqlite3.Connection, client_id: str, token: str, ttls: Ttls) ->
     return _tokens(conn, row["grant_id"], ttls)
 
 
-_PRINCIPAL = """
-SELECT t.expires_at, g.id, g.client_id, g.read_only, g.revoked_at, u.id, u.company_id, u.status,
-       r.id, r.name, r.is_system,
-       (SELECT group_concat(p.resource || '.' || p.action) FROM role_permission p WHERE p.role_id = r.id)
-FROM oauth_token t JOIN oauth_grant g ON g.id = t.grant_id
-     JOIN app_user u ON u.id = g.user_id JOIN role r ON r.id = u.role_id
+_PRINCIPAL = f"""
+SELECT t.expires_at, g.id, g.client_id, g.read_only, g.revoked_at, {PRINCIPAL_COLUMNS}
+FROM oauth_token t JOIN oauth_grant g ON g.id = t.grant_id {principal_joins("g")}
 WHERE t.hash = ? AND t.kind = 'access'
 """
 
@@ -180,12 +178,8 @@ def access_principal(conn: sqlite3.Connection, token: str) -> tuple[Principal | 
         return None, f"access token of grant {row[1]} has expired"
     if row[7] != "active":
         return None, f"grant {row[1]} belongs to a user who is {row[7]}"
-    perms = frozenset((row[11] or "").split(",")) - {""}
     # No key id: the audit row names the user and, through oauth_client_id, the app.
-    principal = Principal(
-        row[5], row[6], row[8], row[9], bool(row[10]), perms, None, bool(row[3]), "mcp", row[1], row[2]
-    )
-    return principal, "accepted"
+    return principal_of(row, None, bool(row[3]), row[1], row[2]), "accepted"
 
 
 def list_grants(conn: sqlite3.Connection, user_id: str) -> list[sqlite3.Row]:

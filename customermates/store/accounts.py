@@ -215,11 +215,21 @@ def has_company(conn) -> bool:
 
 # ---- the rows the account tools and authentication read and write ---------------------------------
 
-KEY_LOOKUP = """
-SELECT k.id, k.hash, k.read_only, k.expires_at, k.revoked_at, u.id, u.company_id, u.status,
-       r.id, r.name, r.is_system,
-       (SELECT group_concat(p.resource || '.' || p.action) FROM role_permission p WHERE p.role_id = r.id)
-FROM api_key k JOIN app_user u ON u.id = k.user_id JOIN role r ON r.id = u.role_id
+# A credential look-up (an API key here, an OAuth access token in oauth/storage.py) selects five
+# columns of its own, then these seven of the acting user (columns 5-11, which auth.principal_of reads):
+# user id, company, status, role id, role name, is_system, the role's permissions as `res.action,…`.
+PRINCIPAL_COLUMNS = """u.id, u.company_id, u.status, r.id, r.name, r.is_system,
+       (SELECT group_concat(p.resource || '.' || p.action) FROM role_permission p WHERE p.role_id = r.id)"""
+
+
+def principal_joins(alias: str) -> str:
+    """The joins from a credential row `alias` (with a `user_id`) to the columns of PRINCIPAL_COLUMNS."""
+    return f"JOIN app_user u ON u.id = {alias}.user_id JOIN role r ON r.id = u.role_id"
+
+
+KEY_LOOKUP = f"""
+SELECT k.id, k.hash, k.read_only, k.expires_at, k.revoked_at, {PRINCIPAL_COLUMNS}
+FROM api_key k {principal_joins("k")}
 WHERE k.hash = ?
 """
 USER_COLUMNS = """
