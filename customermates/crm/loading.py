@@ -79,11 +79,25 @@ QUANTITY = ("quantity", "quantity", from_units)  # deal–service links carry it
 
 
 def scope(viewer: Viewer, entity: str, alias: str) -> tuple[str, list[str]] | None:
-    """WHERE fragment limiting `alias` to what `viewer` may read; None when it may read nothing."""
+    """WHERE fragment limiting `alias` to what `viewer` may read; None when it may read nothing.
+
+    A principal's answers are kept on it (it lives as long as its key's memo): a record load asks
+    this once per relation kind, every call. Callers copy the parameters, never change them.
+    """
     if viewer is None:
         return "1", []
     if isinstance(viewer, CompanyWide):
         return f"{alias}.company_id = ?", [viewer.company_id]
+    known = viewer.scopes.get((entity, alias), _UNSEEN)
+    if known is _UNSEEN:
+        known = viewer.scopes[(entity, alias)] = _scope(viewer, entity, alias)
+    return known
+
+
+_UNSEEN = object()
+
+
+def _scope(viewer: Principal, entity: str, alias: str) -> tuple[str, list[str]] | None:
     if entity == "user":
         return user_scope(viewer, alias)
     if not viewer.reads(PLURAL[entity]):
