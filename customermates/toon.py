@@ -243,6 +243,8 @@ def _fields(obj: dict, depth: int, lines: list[str]) -> None:
         cls = type(value)
         if cls is str:  # the common case first, as `_field` would render it
             append(f"{pad}{name}: {strings.get(value) or _string(value)}")
+        elif cls is list and not value:  # empty relation arrays: common, and nothing to probe
+            append(f"{pad}{name}: []")
         elif cls is dict or cls is list:
             _field(name, value, depth, lines)
         else:
