@@ -9,11 +9,11 @@ from typing import Any
 import msgspec
 
 from customermates.ids import new_id
+from customermates.store.rows import insert_rows
 
 _INSERT = (
     "INSERT INTO audit_log (id, company_id, occurred_at, actor_user_id, api_key_id, source, operation,"
     " entity_type, entity_id, event, changes, snapshot, oauth_client_id, undo_of)"
-    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 )
 _encode = msgspec.json.Encoder().encode
 
@@ -44,7 +44,8 @@ class AuditEvent:
 
 def write_events(conn: sqlite3.Connection, actor: Actor, occurred_at: str, events: list[AuditEvent]) -> None:
     """One row per event; all events of one call share the transaction time."""
-    conn.executemany(
+    insert_rows(
+        conn,
         _INSERT,
         [
             (

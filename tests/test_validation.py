@@ -38,8 +38,9 @@ def issues(args, writes: bool = True) -> dict[str, tuple[str, str]]:
 
 
 def test_a_valid_input_comes_back_typed():
-    typed = check({"people": [{"id": ID.upper(), "firstName": "Ada"}]}, People)
+    typed = check({"people": [{"id": ID.upper(), "firstName": " Ada "}]}, People)
     assert typed.people[0].firstName == "Ada" and typed.people[0].kind == "lead"
+    assert typed.people[0].id == ID
 
 
 def test_every_issue_is_reported_at_its_path():
@@ -90,3 +91,45 @@ def test_null_is_refused_with_a_hint():
     found = issues({"people": [{"id": ID, "firstName": None}]})
     message, hint = found["$.people[0].firstName"]
     assert "null" in message and hint
+
+
+class Noted(Input):
+    label: Annotated[str, Meta(min_length=1, max_length=5)]
+    note: Annotated[str, Meta(max_length=20, extra={"multiline": True})] = ""
+    count: Annotated[int, Meta(ge=0, le=9)] = 0
+    value: str | float | None = None
+    meta: dict = {}
+
+
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        # Already clean: comes back as sent.
+        ({"label": "Ada", "count": 3, "value": 2.5}, ("Ada", "", 3, 2.5, {})),
+        # Trimmed, a whole float taken as an int, a multiline note keeping its surrounding spaces.
+        ({"label": "  Ada ", "count": 3.0, "note": " a b "}, ("Ada", " a b ", 3, None, {})),
+        # The same with line ends to normalize.
+        ({"label": "  Ada ", "count": 3.0, "note": " a\r\nb "}, ("Ada", " a\nb ", 3, None, {})),
+        # Text that NFC composes (e + combining acute), and a union member chosen by the JSON type.
+        ({"label": "Jose\u0301", "value": " x "}, ("Jos\u00e9", "", 0, "x", {})),
+        # A free-form value is kept whole.
+        ({"label": "A", "meta": {"a": [1, {"b": None}]}}, ("A", "", 0, None, {"a": [1, {"b": None}]})),
+    ],
+)
+def test_inputs_come_back_normalized(args, expected):
+    typed = check(args, Noted)
+    assert (typed.label, typed.note, typed.count, typed.value, typed.meta) == expected
+
+
+def test_an_issue_behind_a_clean_prefix_is_still_reported_at_its_path():
+    found = issues({"people": [{"id": ID, "firstName": "Ada"}, {"id": ID, "firstName": "Ada", "age": 151}]})
+    assert found == {"$.people[1].age": ("151 is out of range 0–150", "Send a value from 0 to 150.")}
+
+
+def test_a_free_form_value_nested_too_deep_is_refused():
+    deep: list = []
+    for _ in range(80):
+        deep = [deep]
+    with pytest.raises(ToolError) as caught:
+        check({"label": "A", "meta": {"x": deep}}, Noted)
+    assert "nests deeper than 64 levels" in caught.value.issues[0].message

@@ -3,6 +3,10 @@
     python tools/bench_writes.py [--calls 300] [--rounds 3] [--only create10,W1] [--profile W2] [--webhook]
     python tools/bench_writes.py --base DIR --rounds 5   # DIR: another checkout (`git archive main`),
                                                          # both in worker processes, rounds alternating
+    python tools/bench_writes.py --statements create10  # CPU and wall per statement (COMMIT included)
+    python tools/bench_writes.py --pages create10       # pages one call writes to the WAL, by b-tree
+    python tools/bench_writes.py --variant "DROP INDEX contact_company_last" --variant "PRAGMA temp_store = MEMORY"
+                                     # each SQL on its own copy beside one as is, rounds alternating (create10)
 
 Each scenario runs its tool through `Registry.run` (validation, permissions, the handler, search rows,
 audit rows, webhook outbox rows, one transaction, committed) on a copy of the 100,000-contact data set
@@ -19,16 +23,19 @@ event first, so each call also writes outbox rows. `--profile KEY` prints a cPro
 from __future__ import annotations
 
 import argparse
+import collections
 import cProfile
 import os
 import pstats
 import sqlite3
+import struct
 import sys
 import tempfile
 import time
 from collections.abc import Callable
 from itertools import count
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -98,13 +105,15 @@ def add_webhook(conn: sqlite3.Connection, principal: Principal) -> None:
     REGISTRY.run(conn, "create_webhook", hook, principal)
 
 
-def open_copy(tmp: str, webhook: bool) -> tuple[sqlite3.Connection, Principal]:
+def open_copy(
+    tmp: str, webhook: bool, factory: type[sqlite3.Connection] = sqlite3.Connection
+) -> tuple[sqlite3.Connection, Principal]:
     """A copy of the cached data set (built when missing) and the owner's principal."""
     source = bench_queries.dataset_path(7)
     if not source.exists():
         source.parent.mkdir(parents=True, exist_ok=True)
         bench_queries.build(source, 7)
-    conn = connect(Path(tmp) / "writes.db")
+    conn = connect(Path(tmp) / "writes.db", factory)
     original = connect(source)
     original.backup(conn)
     original.close()
@@ -177,6 +186,88 @@ def side_by_side(opts, keys: list[str]) -> None:
             )
 
 
+class Timed(sqlite3.Connection):
+    """A connection that adds each statement's CPU and wall time to `spent` (first 80 characters)."""
+
+    spent: collections.defaultdict[str, list[float]] = collections.defaultdict(lambda: [0.0, 0.0, 0])
+
+    def _timed(self, label: str, run: Callable[[], sqlite3.Cursor]) -> sqlite3.Cursor:
+        cpu, wall = time.process_time(), time.perf_counter()
+        cursor = run()
+        entry = self.spent[label[:80]]
+        entry[0] += time.process_time() - cpu
+        entry[1] += time.perf_counter() - wall
+        entry[2] += 1
+        return cursor
+
+    def execute(self, sql: str, *args: Any) -> sqlite3.Cursor:
+        return self._timed(" ".join(sql.split()), lambda: super(Timed, self).execute(sql, *args))
+
+    def executemany(self, sql: str, *args: Any) -> sqlite3.Cursor:
+        return self._timed(
+            "many " + " ".join(sql.split()), lambda: super(Timed, self).executemany(sql, *args)
+        )
+
+
+def statements(opts, key: str) -> None:
+    """CPU and wall per call of each statement the scenario runs, COMMIT included, most CPU first."""
+    with tempfile.TemporaryDirectory() as tmp:
+        conn, principal = open_copy(tmp, opts.webhook, Timed)
+        _, title, size, make = {c[0]: c for c in scenarios(conn, principal)}[key]
+        measure(conn, principal, make, 20)
+        Timed.spent.clear()
+        calls = _calls(opts, size)
+        cpu, wall = measure(conn, principal, make, calls)
+        calls += 5  # `measure`'s warm-up calls are counted in `spent` too
+        total = sum(v[0] for v in Timed.spent.values()) / calls * 1e6
+        print(f"{key}: {title}; per call: CPU {cpu:.0f} µs (SQL {total:.0f}), wall {wall:.0f} µs")
+        print(f"{'CPU µs':>7} {'wall µs':>8} {'runs':>5}  statement")
+        for label, (c, w, n) in sorted(Timed.spent.items(), key=lambda kv: -kv[1][0]):
+            print(f"{c / calls * 1e6:7.0f} {w / calls * 1e6:8.0f} {n / calls:5.1f}  {label}")
+
+
+def pages(opts, key: str, calls: int = 10) -> None:
+    """Pages one call appends to the WAL, by b-tree (dbstat), averaged over `calls` calls."""
+    with tempfile.TemporaryDirectory() as tmp:
+        conn, principal = open_copy(tmp, opts.webhook)
+        _, title, _, make = {c[0]: c for c in scenarios(conn, principal)}[key]
+        measure(conn, principal, make, 20)
+        wal_path = Path(tmp) / "writes.db-wal"
+        by_tree: collections.Counter[str] = collections.Counter()
+        for _ in range(calls):
+            conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            REGISTRY.run(conn, *make(), principal)
+            owner = dict(conn.execute("SELECT pageno, name FROM dbstat").fetchall())
+            wal = wal_path.read_bytes()
+            size = struct.unpack(">I", wal[8:12])[0]
+            frames = {struct.unpack(">I", wal[at : at + 4])[0] for at in range(32, len(wal) - 23, 24 + size)}
+            by_tree.update(owner.get(page, "(free list)") for page in frames)
+        print(f"{key}: {title}; {sum(by_tree.values()) / calls:.1f} pages per call")
+        for name, n in by_tree.most_common():
+            print(f"{n / calls:6.1f}  {name}")
+
+
+def variants(opts, key: str) -> None:
+    """The scenario on a copy as is and on one copy per `--variant` SQL script, rounds alternating."""
+    scripts = {"as is": "", **{sql: sql for sql in opts.variant}}
+    with tempfile.TemporaryDirectory() as tmp:
+        setups = {}
+        for i, (label, sql) in enumerate(scripts.items()):
+            (Path(tmp) / str(i)).mkdir()
+            conn, principal = open_copy(str(Path(tmp) / str(i)), opts.webhook)
+            conn.executescript(sql)
+            _, _, size, make = {c[0]: c for c in scenarios(conn, principal)}[key]
+            measure(conn, principal, make, 20)
+            setups[label] = (conn, principal, make, _calls(opts, size))
+        best = dict.fromkeys(scripts, float("inf"))
+        for _ in range(opts.rounds):
+            for label, (conn, principal, make, calls) in setups.items():
+                best[label] = min(best[label], measure(conn, principal, make, calls)[0])
+        print(f"{key}: CPU µs per call, best of {opts.rounds} alternating rounds, each on its own copy")
+        for label, cpu in best.items():
+            print(f"{cpu:7.0f} {cpu - best['as is']:+6.0f}  {label}")
+
+
 CASES = [
     ("create10", "create_contacts of 10", 10),
     ("W1", "create_contacts of 100, unlinked", 100),
@@ -193,10 +284,19 @@ def main() -> None:
     parser.add_argument("--profile", default="", help="a scenario key: print its cProfile instead")
     parser.add_argument("--webhook", action="store_true", help="an enabled webhook for every event first")
     parser.add_argument("--base", type=Path, help="another checkout: both measured, rounds alternating")
+    parser.add_argument("--statements", default="", help="a scenario key: CPU and wall per statement")
+    parser.add_argument("--pages", default="", help="a scenario key: WAL pages per call by b-tree")
+    parser.add_argument("--variant", action="append", default=[], help="SQL run on a copy first (repeatable)")
     parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     opts = parser.parse_args()
     if opts.worker:
         return worker(opts)
+    if opts.statements:
+        return statements(opts, opts.statements)
+    if opts.pages:
+        return pages(opts, opts.pages)
+    if opts.variant:
+        return variants(opts, (opts.only or "create10").split(",")[0])
     keys = [c[0] for c in CASES if not opts.only or c[0] in opts.only.split(",")]
     if opts.base:
         return side_by_side(opts, keys)

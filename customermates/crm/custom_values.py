@@ -24,6 +24,7 @@ import msgspec
 
 from customermates.crm.columns import TYPES, Column, Option, load_columns
 from customermates.errors import Issue
+from customermates.store.rows import insert_rows
 
 if TYPE_CHECKING:
     from customermates.call import Call
@@ -319,12 +320,13 @@ def write(call: Call, entity: str, drafts: list, created: bool) -> dict[str, lis
     if clears and not created:
         call.conn.executemany("DELETE FROM custom_value WHERE record_id = ? AND column_id = ?", clears)
     if upserts:
-        call.conn.executemany(
-            "INSERT INTO custom_value (record_id, column_id, company_id, value, sort_key, end_key)"
-            " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (record_id, column_id) DO UPDATE SET"
+        insert_rows(
+            call.conn,
+            "INSERT INTO custom_value (record_id, column_id, company_id, value, sort_key, end_key)",
+            upserts,
+            " ON CONFLICT (record_id, column_id) DO UPDATE SET"
             " value = excluded.value, sort_key = excluded.sort_key, end_key = excluded.end_key"
             " WHERE value IS NOT excluded.value",
-            upserts,
         )
     return _shown(list(columns.values()), upserts) if created else {}
 

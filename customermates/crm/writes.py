@@ -3,10 +3,10 @@
     drafts   = [Draft(path, id, values, links, custom), ...]    from the typed input items (`drafts`)
     check    -> invalid_input (every issue)  -> not_found (every path)  -> domain rules
     plan     -> row values + LinkChanges; every record on either end is known before writing
-    write    -> one executemany per table; deal totals; Changeset.finish (events, updatedAt, search)
+    write    -> one multi-row INSERT per table; deal totals; Changeset.finish (events, updatedAt, search)
 
-Every statement handles the whole batch (json_each for id sets, executemany for rows), so the number
-of queries does not grow with the batch size.
+Every statement handles the whole batch (json_each for id sets, one INSERT or executemany for rows),
+so the number of queries does not grow with the batch size.
 """
 
 from __future__ import annotations
@@ -43,6 +43,9 @@ from customermates.crm.model import (
 )
 from customermates.errors import invalid
 from customermates.ids import new_id
+from customermates.store.rows import insert_rows
+
+_encode = msgspec.json.Encoder().encode  # the stored `emails` array (read back with json.loads)
 
 
 def _derived(entity: str, values: dict[str, Any]) -> dict[str, Any]:
@@ -56,7 +59,7 @@ def _row(entity: str, values: dict[str, Any]) -> dict[str, Any]:
     """Column -> stored value for a complete set of field values."""
     row = {FIELD_COLUMNS[entity][k]: v for k, v in values.items() if k in FIELD_COLUMNS[entity]}
     if "emails" in row:
-        row["emails"] = json.dumps(row["emails"], ensure_ascii=False)
+        row["emails"] = _encode(row["emails"]).decode()
     return row | _derived(entity, values)
 
 
@@ -66,6 +69,8 @@ def _row(entity: str, values: dict[str, Any]) -> dict[str, Any]:
 def create(call: Call, entity: str, items: list[msgspec.Struct]) -> Mutation:
     plural = PLURAL[entity]
     drafts = [draft(entity, item, f"$.{plural}[{i}]", new_id()) for i, item in enumerate(items)]
+    for d in drafts:  # an empty relation array links nothing to a new record
+        d.links = {rel: given for rel, given in d.links.items() if given}
     issues = input_issues(call, entity, drafts, update=False)
     if issues:
         raise invalid(issues, plural)
@@ -127,9 +132,9 @@ def _insert(call: Call, entity: str, drafts: list[Draft]) -> list[dict[str, Any]
     complete = [_complete(entity, d.values) for d in drafts]
     rows = [_row(entity, values) for values in complete]
     columns = list(rows[0])
-    call.conn.executemany(
-        f"INSERT INTO {entity} (id, company_id, {', '.join(columns)}, created_at, updated_at)"
-        f" VALUES (?, ?, {', '.join('?' * len(columns))}, ?, ?)",
+    insert_rows(
+        call.conn,
+        f"INSERT INTO {entity} (id, company_id, {', '.join(columns)}, created_at, updated_at)",
         [
             (d.id, call.company_id, *row.values(), call.now, call.now)
             for d, row in zip(drafts, rows, strict=True)
@@ -155,8 +160,9 @@ def _write_emails(call: Call, contacts: list[tuple[str, list[str]]], replace: bo
             "DELETE FROM contact_email WHERE contact_id IN (SELECT value FROM json_each(?))",
             (json.dumps([c for c, _ in contacts]),),
         )
-    call.conn.executemany(
-        "INSERT INTO contact_email (contact_id, position, company_id, email_key) VALUES (?, ?, ?, ?)",
+    insert_rows(
+        call.conn,
+        "INSERT INTO contact_email (contact_id, position, company_id, email_key)",
         [(c, i, call.company_id, e.casefold()) for c, emails in contacts for i, e in enumerate(emails)],
     )
 

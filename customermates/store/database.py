@@ -28,6 +28,11 @@ BUSY_TIMEOUT_MS = 10_000
 # Page cache per connection (KiB, negative = size): the default 2 MiB cannot hold a search's FTS
 # doclists and the rows it joins, so every query re-reads them (docs/query-language.md S1/S4: 4.5 -> 1.9 ms).
 CACHE_KIB = 32_768
+# WAL pages a commit may leave before it checkpoints (SQLite's default: 1,000). A create_contacts of 10
+# writes ~80 pages, mostly the same right-edge pages of each index again: checkpointing every ~125
+# calls instead of every ~12 copies each of those pages (and syncs) ten times less often
+# (docs/benchmarks.md, "Create path": -100 to -240 µs CPU per call). The WAL grows to ~40 MB.
+WAL_AUTOCHECKPOINT_PAGES = 10_000
 MIN_SQLITE = (3, 34, 0)
 
 
@@ -88,6 +93,7 @@ def configure(conn: sqlite3.Connection) -> None:
     conn.execute("PRAGMA journal_mode = WAL")
     conn.execute("PRAGMA synchronous = NORMAL")
     conn.execute(f"PRAGMA cache_size = -{CACHE_KIB}")
+    conn.execute(f"PRAGMA wal_autocheckpoint = {WAL_AUTOCHECKPOINT_PAGES}")
 
 
 def in_transaction(conn: sqlite3.Connection, fn: Callable[..., T], *args: Any, write: bool) -> T:
