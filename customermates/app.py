@@ -245,9 +245,14 @@ async def _flush_last_used(app: Starlette) -> None:
             await app.state.db.write(flush_last_used, rows)
 
 
+WARM_AFTER_S = 1.0
+
+
 async def _warm_listing(registry: Registry) -> None:
-    """Build the tools/list schemas after start-up, off the event loop: /healthz answers without them
-    (docs/benchmarks.md, cold start), and the first tools/list then finds them ready."""
+    """Build the tools/list schemas once start-up is over, off the event loop: /healthz answers without
+    them (docs/benchmarks.md, cold start), and a later first tools/list finds them ready. Not at once:
+    on the one core a server may have, the build would compete with the start itself."""
+    await anyio.sleep(WARM_AFTER_S)
     await anyio.to_thread.run_sync(registry.listing_json)
     gc.freeze()  # like what start-up built: long-lived, kept out of full collections
 
