@@ -96,9 +96,6 @@ class Crm:
             f"INSERT OR IGNORE INTO {rel.table} ({rel.own_col}, {rel.other_col}) VALUES (?, ?)",
             [(ident, o) for o in ids],
         )
-        if {entity, other} == {"contact", "organization"}:  # derived search text on both ends
-            refresh_search(self.conn, entity, [ident])
-            refresh_search(self.conn, other, ids)
         if {entity, other} == {"deal", "organization"}:  # stored deal values by organization
             organization_totals.refresh(self.conn, [(entity, ident), *((other, o) for o in ids)])
 
@@ -107,11 +104,6 @@ class Crm:
             f"UPDATE {entity} SET name = ?, name_key = ? WHERE id = ?", (name, name_key(name), ident)
         )
         refresh_search(self.conn, entity, [ident])
-        if entity == "organization":
-            linked = self.conn.execute(
-                "SELECT left_id FROM link_contact_organization WHERE right_id = ?", (ident,)
-            ).fetchall()
-            refresh_search(self.conn, "contact", [r[0] for r in linked])
 
 
 def _own(entity: str, name: str, fields: dict) -> dict:

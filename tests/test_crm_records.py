@@ -428,29 +428,39 @@ def test_declarations_follow_the_contract(http):
     assert error_of(result)["suggestions"][0] == "create_contacts"
 
 
-def test_search_rows_follow_names_and_links(http, server):
+def test_search_rows_hold_own_fields_and_linked_names_are_searched_through_links(http, server):
     (org,) = make(http, "organization", {"name": "Zephyr Works"})
     (contact,) = make(
         http, "contact", {"firstName": "Quill", "emails": ["quill@x.example"], "organizationIds": [org]}
     )
 
-    def bodies(entity: str, record_id: str) -> str:
-        return query(
+    def row(entity: str, record_id: str) -> tuple:
+        found = query(
             server.db_path,
-            f"SELECT t.body FROM {entity}_trigram t JOIN {entity} e ON e.seq = t.rowid WHERE e.id = ?",
+            f"SELECT t.* FROM {entity}_trigram t JOIN {entity} e ON e.seq = t.rowid WHERE e.id = ?",
             record_id,
-        )[0][0]
+        )
+        return found[0] if found else ()
 
-    assert "Zephyr Works" in bodies("contact", contact) and "Quill" in bodies("organization", org)
+    def hits(entity: str, term: str) -> list[str]:
+        return ids(ok(http, "filter_entity", {"entity": entity, "searchTerm": term})["items"])
+
+    assert row("contact", contact) == ("quill@x.example", "Quill ") and row("organization", org) == (
+        "Zephyr Works",
+    )
+    assert hits("contact", "zephyr") == [contact] and hits("organization", "quill") == [org]
     ok(http, "update_organizations", {"organizations": [{"id": org, "name": "Yonder Labs"}]})
-    assert "Yonder Labs" in bodies("contact", contact)
+    assert row("contact", contact) == ("quill@x.example", "Quill ")  # the contact's row is not rewritten
+    assert hits("contact", "yonder") == [contact] and hits("contact", "zephyr") == []
     ok(http, "update_contacts", {"contacts": [{"id": contact, "lastName": "Penrose"}]})
-    assert "Quill Penrose" in bodies("organization", org)
+    assert row("organization", org) == ("Yonder Labs",)
+    assert hits("organization", "penrose") == [org] and hits("organization", "quill penrose") == [org]
+    assert hits("organization", "quill@x") == []  # a linked contact's emails are not the organization's
     ok(
         http,
         "unlink_entities",
         {"entity": "contact", "sourceId": contact, "relation": "organizations", "ids": [org]},
     )
-    assert "Yonder" not in bodies("contact", contact) and "Quill" not in bodies("organization", org)
+    assert hits("contact", "yonder") == [] and hits("organization", "quill") == []
     ok(http, "delete_entities", {"entity": "contact", "ids": [contact]})
     assert query(server.db_path, "SELECT count(*) FROM contact_trigram") == [(0,)]

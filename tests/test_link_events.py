@@ -202,3 +202,23 @@ def test_undoing_a_linked_create_and_an_unlink_records_the_organization_side(crm
         ("undo_changes", {"contacts": {"previous": [], "current": [bo_ref]}}),
         ("undo_changes", {"contacts": {"previous": [ada_ref], "current": []}}),
     ]
+
+
+def test_many_links_in_one_call_record_each_organizations_own_elements(crm):
+    # 25 new contacts over 25 organizations that already have contacts: more (contact, organization)
+    # pairs than `elements` seeks one by one, so each contact's links are read and filtered instead.
+    orgs = create(crm, "create_organizations", "organizations", [{"name": f"Org {i:02}"} for i in range(25)])
+    create(crm, "create_contacts", "contacts", [{"firstName": f"Old{i:02}", "organizationIds": [o]} for i, o in enumerate(orgs)])  # fmt: skip
+    new = create(
+        crm,
+        "create_contacts",
+        "contacts",
+        [{"firstName": f"New{i:02}", "organizationIds": [orgs[i], orgs[(i + 1) % 25]]} for i in range(25)],
+    )
+    for i, org in enumerate(orgs):
+        added = [{"id": new[k], "firstName": f"New{k:02}", "lastName": ""} for k in sorted([i, (i - 1) % 25])]
+        assert changes(crm, org)[-1] == (
+            "organization.updated",
+            "create_contacts",
+            {"contacts": {"previous": [], "current": added}},
+        ), i

@@ -181,7 +181,7 @@ def test_search_agrees_with_a_python_reference(crm):
     orgs = {
         crm.add("organization", n): n for n in {f"{_random_word(rng)} {_random_word(rng)}" for _ in range(8)}
     }
-    people = {}
+    records = {"contact": {}, "organization": {o: (n, [n]) for o, n in orgs.items()}}
     for _ in range(60):
         first, last = _random_word(rng), _random_word(rng)
         emails = (
@@ -189,9 +189,12 @@ def test_search_agrees_with_a_python_reference(crm):
         )
         linked = rng.sample(list(orgs), rng.choice((0, 1, 1, 2)))
         ident = crm.add("contact", f"{first} {last}", emails=emails, organizationIds=linked)
-        people[ident] = (f"{first} {last}", [first, last, *emails, *(orgs[o] for o in linked)])
-    texts = [f for _, fields in people.values() for f in fields]
-    for _ in range(150):
+        records["contact"][ident] = (f"{first} {last}", [first, last, *emails, *(orgs[o] for o in linked)])
+        for org in linked:  # an organization is found by its contacts' first and last names
+            records["organization"][org][1].extend((first, last))
+    texts = [f for _, fields in records["contact"].values() for f in fields]
+    for n in range(300):
+        entity = ("contact", "organization")[n % 2]
         tokens = []
         for _ in range(rng.randint(1, 3)):
             source = rng.choice(texts)
@@ -202,9 +205,81 @@ def test_search_agrees_with_a_python_reference(crm):
         terms = read_terms(term)
         expected = [
             (_tier(name, list(terms.tokens), terms.phrase), name.casefold(), ident)
-            for ident, (name, fields) in people.items()
+            for ident, (name, fields) in records[entity].items()
             if all(_matches(t, fields) for t in terms.tokens)
         ]
-        out = crm.call("filter_entity", {"entity": "contact", "searchTerm": term, "pageSize": 100})
-        assert [i["id"] for i in out["items"]] == [e[2] for e in sorted(expected)], term
+        out = crm.call("filter_entity", {"entity": entity, "searchTerm": term, "pageSize": 100})
+        assert [i["id"] for i in out["items"]] == [e[2] for e in sorted(expected)], (entity, term)
         assert out["total"] == len(expected)
+
+
+# ---- names of linked records: matched through the link table, kept current by every write ------------------------
+
+
+def test_tokens_split_across_own_and_linked_fields(crm):
+    engines = crm.add("organization", "Analytical Engines")
+    mills = crm.add("organization", "Lovelace Mills")
+    crm.add("contact", "Ada Lovelace", organizationIds=[engines])
+    crm.add("contact", "Ada Byron", organizationIds=[mills])
+    crm.add("contact", "Charles Babbage", organizationIds=[engines, mills])
+    crm.add("contact", "Analytical Ada")  # every token in its own name, no link
+    assert found(crm, "ada analytical") == ["Analytical Ada", "Ada Lovelace"]
+    assert found(crm, "an lovelace") == ["Ada Lovelace", "Charles Babbage"]  # "an" only through Analytical
+    assert found(crm, "ada lovelace") == ["Ada Lovelace", "Ada Byron"]  # Byron: "lovelace" via Mills
+    assert found(crm, "mills engines") == ["Charles Babbage"]  # each token through a different link
+    assert found(crm, "mills engines ada") == []
+    assert found(crm, "lovelace", "organization") == ["Lovelace Mills", "Analytical Engines"]
+    assert found(crm, "engines babbage", "organization") == ["Analytical Engines"]
+    assert found(crm, "charles ada", "organization") == ["Analytical Engines", "Lovelace Mills"]
+    assert found(crm, "byron lovelace", "organization") == ["Lovelace Mills"]  # own name + a contact's
+
+
+def test_many_tokens_through_linked_names(crm):
+    # Five tokens each reaching a linked name: past the per-subset plan, per token own UNION linked.
+    org = crm.add("organization", "Alpha Beta Gamma Delta Epsilon")
+    crm.add("contact", "Zed Alphaman", organizationIds=[org])
+    crm.add("contact", "Yan Other")
+    crm.add("contact", "Beta Gamma", organizationIds=[crm.add("organization", "Alpha Delta Epsilon")])
+    assert found(crm, "alpha beta gamma delta epsilon") == ["Beta Gamma", "Zed Alphaman"]
+    assert found(crm, "alpha beta gamma delta epsilon zed") == ["Zed Alphaman"]
+    assert found(crm, "al be ga de ep") == ["Beta Gamma", "Zed Alphaman"]
+    assert found(crm, "alpha beta gamma delta epsilon yan") == []
+
+
+def test_linked_names_follow_rename_link_unlink_delete_and_undo(http):
+    (org,) = make(http, "organization", {"name": "Analytical Engines"})
+    (ada,) = make(http, "contact", {"firstName": "Ada", "lastName": "Lovelace", "emails": ["ada@x.example"]})
+
+    def hits(entity: str, term: str) -> list[str]:
+        return [i["id"] for i in ok(http, "filter_entity", {"entity": entity, "searchTerm": term})["items"]]
+
+    def undo_last(count: int) -> None:
+        events = ok(http, "list_changes", {"pageSize": count})["items"]
+        ok(http, "undo_changes", {"eventIds": [e["id"] for e in events]})
+
+    def linked(contact_term: str, org_term: str) -> bool:
+        contact, organization = hits("contact", contact_term), hits("organization", org_term)
+        assert (contact, organization) in (([ada], [org]), ([], [])), (contact_term, org_term)
+        return contact == [ada]
+
+    assert not linked("analytical", "lovelace")
+    link = {"entity": "contact", "sourceId": ada, "relation": "organizations", "ids": [org]}
+    ok(http, "link_entities", link)
+    assert linked("analytical", "lovelace") and linked("lovelace engines", "ada engines")
+    assert hits("organization", "ada@x") == []  # a contact's emails stay its own
+    ok(http, "update_organizations", {"organizations": [{"id": org, "name": "Difference Engines"}]})
+    assert linked("difference", "ada") and not linked("analytical", "zzz-none")
+    ok(http, "update_contacts", {"contacts": [{"id": ada, "lastName": "Byron"}]})
+    assert linked("byron difference", "byron") and not linked("lovelace difference", "lovelace")
+    undo_last(1)  # the contact's rename
+    assert linked("lovelace difference", "lovelace") and not linked("byron", "byron")
+    ok(http, "unlink_entities", link)
+    assert not linked("difference", "lovelace")
+    undo_last(2)  # the unlink: one event per end
+    assert linked("difference", "lovelace")
+    ok(http, "delete_entities", {"entity": "organization", "ids": [org]})
+    assert hits("contact", "difference") == [] and hits("contact", "lovelace") == [ada]
+    undo_last(2)  # the delete and the contact's lost link
+    assert linked("difference", "lovelace")
+    ok(http, "delete_entities", {"entity": "contact", "ids": [ada]})
+    assert hits("organization", "lovelace") == [] and hits("organization", "difference") == [org]

@@ -4,7 +4,7 @@
     .venv/bin/python tools/bench_queries.py --million     # 1,000,000 contacts (built once, ~1 GB)
 
 The data set is built once per seed and schema into `data/` (set-based SQL, search rows through
-`INSERT … SELECT` of `model.SEARCH_BODY`, exactly what `refresh_search` writes), then reused.
+`model.search_insert_sql`, exactly what `refresh_search` writes), then reused.
 Each scenario runs through the path a tool call takes in process: argument validation
 (`Registry.prepare`), the handler, the query engine, `{id, name}` items and total, inside one read
 transaction. Timed runs never assert; the printed table is the record (docs/benchmarks.md).
@@ -33,7 +33,7 @@ from bench_data import building, schema_digest, two_companies  # noqa: E402
 from customermates.auth import Principal, authenticate  # noqa: E402
 from customermates.catalog import REGISTRY  # noqa: E402
 from customermates.crm import queries as q  # noqa: E402
-from customermates.crm.model import SEARCH_BODY, display_name, last_key, name_key  # noqa: E402
+from customermates.crm.model import display_name, last_key, name_key, search_insert_sql  # noqa: E402
 from customermates.ids import iso  # noqa: E402
 from customermates.store import accounts as acc  # noqa: E402
 from customermates.store import connect  # noqa: E402
@@ -203,9 +203,7 @@ def build(path: Path, seed: int) -> None:
         _company(conn, rng, "b", CONTACTS_B, ORGS_B, [b.user_id, *_users(conn, b.company_id, 1, "b")])
         for entity in ("contact", "organization"):
             for kind in ("trigram", "words"):
-                conn.execute(
-                    f"INSERT INTO {entity}_{kind}(rowid, body) SELECT e.seq, {SEARCH_BODY[entity]} FROM {entity} e"
-                )
+                conn.execute(search_insert_sql(entity, kind))
         conn.execute("COMMIT")
         conn.execute("INSERT INTO contact_trigram(contact_trigram) VALUES ('optimize')")
         conn.execute("INSERT INTO contact_words(contact_words) VALUES ('optimize')")
@@ -313,6 +311,7 @@ def scenarios(bench: Bench, a_company: str) -> list[tuple[str, str, str, dict, b
     twenty_pct = _pick_token(conn, a_company, 0.20, 3)
     since = (NOW - timedelta(days=180)).date().isoformat()
     c = {"entity": "contact", "pageSize": 25}
+    o = {"entity": "organization", "pageSize": 25}
     stage, value = (
         conn.execute(
             "SELECT id FROM custom_column WHERE company_id = ? AND entity_type = 'contact' AND label = ?",
@@ -352,6 +351,11 @@ def scenarios(bench: Bench, a_company: str) -> list[tuple[str, str, str, dict, b
         ("C4", "count, Stage in [Proposal]", "count_entity", {"entity": "contact", "filters": [stage_rule]}, True),
         ("X1", "page 4,000 at pageSize 25", "filter_entity", c | {"page": 4000}, True),
         ("X2", f'token "{twenty_pct}" (~20 %)', "filter_entity", c | {"searchTerm": twenty_pct}, False),
+        # Names of linked records, matched through search_contact_organization (docs/query-language.md).
+        ("X4", 'contacts via an organization word "acme"', "filter_entity", c | {"searchTerm": "acme"}, False),
+        ("X5", 'contacts "ac wa": both tokens via organizations', "filter_entity", c | {"searchTerm": "ac wa"}, False),
+        ("X6", 'organizations via a last name "smith"', "filter_entity", o | {"searchTerm": "smith"}, False),
+        ("X7", 'organizations "ac sm": own name + contact names', "filter_entity", o | {"searchTerm": "ac sm"}, False),
     ]  # fmt: skip
 
 

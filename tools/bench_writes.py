@@ -47,6 +47,7 @@ from customermates.auth import Principal, authenticate  # noqa: E402
 from customermates.catalog import REGISTRY  # noqa: E402
 from customermates.store import accounts as acc  # noqa: E402
 from customermates.store import connect  # noqa: E402
+from customermates.store.database import configure_writer  # noqa: E402
 
 Scenario = tuple[str, str, int, Callable[[], tuple[str, dict]]]
 
@@ -108,12 +109,14 @@ def add_webhook(conn: sqlite3.Connection, principal: Principal) -> None:
 def open_copy(
     tmp: str, webhook: bool, factory: type[sqlite3.Connection] = sqlite3.Connection
 ) -> tuple[sqlite3.Connection, Principal]:
-    """A copy of the cached data set (built when missing) and the owner's principal."""
+    """A copy of the cached data set (built when missing), set up as the server's writer, and the
+    owner's principal."""
     source = bench_queries.dataset_path(7)
     if not source.exists():
         source.parent.mkdir(parents=True, exist_ok=True)
         bench_queries.build(source, 7)
     conn = connect(Path(tmp) / "writes.db", factory)
+    configure_writer(conn)
     original = connect(source)
     original.backup(conn)
     original.close()

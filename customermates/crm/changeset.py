@@ -28,22 +28,21 @@ from customermates.call import Call
 from customermates.crm import link_rows, organization_totals
 from customermates.crm.link_rows import LinkChanges
 from customermates.crm.loading import display_name_of, load_company_records
-from customermates.crm.model import RELATIONS, refresh_search, relation
+from customermates.crm.model import RELATIONS, refresh_search
 from customermates.record_diff import diff
 from customermates.webhooks.outbox import subscribers
 
 Key = tuple[str, str]  # (entity type, id)
 
-# DTO keys whose change alters a record's own search text (model.SEARCH_BODY).
+# DTO keys whose change alters a record's own search row (model.SEARCH_COLUMNS). Links are not
+# among them: linked names are matched at read time (crm/search.py), so a link writes no search row.
 SEARCH_KEYS = {
-    "contact": {"firstName", "lastName", "emails", "organizations"},
-    "organization": {"name", "contacts"},
+    "contact": {"firstName", "lastName", "emails"},
+    "organization": {"name"},
     "deal": {"name"},
     "service": {"name"},
     "task": {"name"},
 }
-# A changed name is also searched through the records linked to it: (keys, relation to those records).
-EMBEDDED = {"contact": ({"firstName", "lastName"}, "organizations"), "organization": ({"name"}, "contacts")}
 
 
 def by_entity(keys) -> dict[str, list[str]]:
@@ -209,14 +208,7 @@ class Changeset:
 
     def _refresh_search(self) -> None:
         created = {k for k, kind in self.order.items() if kind == "created"}
-        stale: set[Key] = set()
-        for key, change in self.changed.items():
-            if SEARCH_KEYS[key[0]] & change.keys():
-                stale.add(key)
-        for entity, (keys, rel_name) in EMBEDDED.items():
-            renamed = [k[1] for k, change in self.changed.items() if k[0] == entity and keys & change.keys()]
-            rel = relation(entity, rel_name)
-            stale.update((rel.other, i) for i in link_rows.linked_ids(self.call.conn, rel, renamed))
+        stale = {k for k, change in self.changed.items() if SEARCH_KEYS[k[0]] & change.keys()}
         for entity, ids in by_entity(created).items():
             refresh_search(self.call.conn, entity, ids, new=True)
         for entity, ids in by_entity(stale - created).items():

@@ -150,11 +150,34 @@ def _columns(conn: sqlite3.Connection, sql: str, params: list[Any]) -> list[Colu
     ]
 
 
+# (company_id, entity or None) -> (company.columns_token, columns), shared by every connection of the
+# process. Triggers give a company a fresh random token with every change to its columns or options
+# (migration 0011), so a token names one state of its columns in any file: a hit is that state, read
+# in the caller's own transaction, whoever made the change (a tool, undo, the CLI in another process).
+_KEPT: dict[tuple[str, str | None], tuple[int, tuple[Column, ...]]] = {}
+_KEPT_MAX = 4096  # (company, entity) pairs; emptied when full
+
+
 def load_columns(conn: sqlite3.Connection, company_id: str, entity: str | None = None) -> list[Column]:
-    """A company's columns (of one entity type, or all), ordered by label, case-insensitive, then id."""
+    """A company's columns (of one entity type, or all), ordered by label, case-insensitive, then id.
+
+    Parsed once per state of the company's columns (`_KEPT`): a call pays one indexed read of the token.
+    """
+    row = conn.execute("SELECT columns_token FROM company WHERE id = ?", (company_id,)).fetchone()
+    if row is None:
+        return []
+    key = (company_id, entity)
+    kept = _KEPT.get(key)
+    if kept is not None and kept[0] == row[0]:
+        return list(kept[1])
     if entity is None:
-        return _columns(conn, _SELECT + _ORDER, [company_id])
-    return _columns(conn, _SELECT + " AND entity_type = ?" + _ORDER, [company_id, entity])
+        columns = _columns(conn, _SELECT + _ORDER, [company_id])
+    else:
+        columns = _columns(conn, _SELECT + " AND entity_type = ?" + _ORDER, [company_id, entity])
+    if len(_KEPT) >= _KEPT_MAX:
+        _KEPT.clear()
+    _KEPT[key] = (row[0], tuple(columns))
+    return columns
 
 
 def load_column(conn: sqlite3.Connection, company_id: str, column_id: str) -> Column | None:

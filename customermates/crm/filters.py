@@ -317,14 +317,15 @@ def emails_sql(field: Field, op: str, value: Any, scope: Scope) -> Sql:
 
 
 def emails_source(field: Field, op: str, value: Any, scope: Scope) -> Lead | None:
-    """An exact address through its index; a fragment through the contacts' trigram index."""
+    """An exact address through its index; a fragment through the `emails` column of the contacts'
+    trigram index (candidates: the fold there differs from `email_key`'s, so `emails_sql` rechecks)."""
     if op == "equals":
         sql = "SELECT DISTINCT contact_id AS id FROM contact_email WHERE company_id = ? AND email_key = ?"
         return Lead(sql, [scope.principal.company_id, value], "id", True)
     # Only ASCII fragments: the index folds case its own way, the stored keys by str.casefold().
     if op == "contains" and len(value) >= _SUBSTRING and value.isascii():
         sql = "SELECT rowid AS seq FROM contact_trigram WHERE contact_trigram MATCH ?"
-        return Lead(sql, ['"' + value.replace('"', '""') + '"'], "seq", False)
+        return Lead(sql, ['{emails}: "' + value.replace('"', '""') + '"'], "seq", False)
     return None
 
 

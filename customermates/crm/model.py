@@ -189,24 +189,30 @@ def last_key(first: str, last: str) -> str:
     return f"{last}\t{first}".casefold()
 
 
-_NL = "char(10)"
-# The FTS `body` of each entity, built from the row `e` and its links: one searchable field per line.
-SEARCH_BODY = {
-    "contact": (
-        f"e.first_name || ' ' || e.last_name || {_NL}"
-        f" || coalesce((SELECT group_concat(value, {_NL}) FROM json_each(e.emails)), '') || {_NL}"
-        f" || coalesce((SELECT group_concat(o.name, {_NL}) FROM link_contact_organization l"
-        " JOIN organization o ON o.id = l.right_id WHERE l.left_id = e.id), '')"
-    ),
-    "organization": (
-        f"e.name || {_NL} || coalesce((SELECT group_concat(c.first_name || ' ' || c.last_name, {_NL})"
-        " FROM link_contact_organization l JOIN contact c ON c.id = l.left_id WHERE l.right_id = e.id), '')"
-    ),
-    "deal": "e.name",
-    "service": "e.name",
-    "task": "e.name",
+# Each entity's search row (FTS columns -> SQL over the row `e`): the record's OWN searchable fields
+# only. Names of linked records are matched at read time through the link tables (crm/search.py,
+# docs/query-language.md), so a link change writes no search row. The migration `0010` fills the
+# same text for existing records.
+SEARCH_COLUMNS = {
+    "contact": {
+        "emails": "coalesce((SELECT group_concat(value, char(10)) FROM json_each(e.emails)), '')",
+        "name": "e.first_name || ' ' || e.last_name",
+    },
+    "organization": {"name": "e.name"},
+    "deal": {"name": "e.name"},
+    "service": {"name": "e.name"},
+    "task": {"name": "e.name"},
 }
 SEARCH_TABLES = ("trigram", "words")
+
+
+def search_insert_sql(entity: str, kind: str) -> str:
+    """`INSERT … SELECT` of the search rows of `entity` rows `e` (append the WHERE clause)."""
+    columns = SEARCH_COLUMNS[entity]
+    return (
+        f"INSERT INTO {entity}_{kind}(rowid, {', '.join(columns)})"
+        f" SELECT e.seq, {', '.join(columns.values())} FROM {entity} e"
+    )
 
 
 def refresh_search(
@@ -227,9 +233,7 @@ def refresh_search(
                 (packed,),
             )
         conn.execute(
-            f"INSERT INTO {table}(rowid, body) SELECT e.seq, {SEARCH_BODY[entity]} FROM {entity} e"
-            " WHERE e.id IN (SELECT value FROM json_each(?))",
-            (packed,),
+            f"{search_insert_sql(entity, kind)} WHERE e.id IN (SELECT value FROM json_each(?))", (packed,)
         )
 
 

@@ -26,7 +26,7 @@ from customermates.crm.columns import Column, load_columns
 from customermates.crm.custom_filters import LEAD_MAX, column_field, narrows, values_sql
 from customermates.crm.inputs import EntityRef, EntityType
 from customermates.crm.model import ENTITY_TYPES, PLURAL, scope_sql, visible_ids, visible_user_ids
-from customermates.crm.search import MAX_TOKENS, Terms, match_sql, read_terms, tier_sql
+from customermates.crm.search import MAX_TOKENS, Terms, match_sql, reaching, read_terms, tier_sql
 from customermates.errors import Issue, invalid, not_found
 from customermates.nearest import closest
 from customermates.shapes import total_pages
@@ -188,6 +188,7 @@ class Checked:
     terms: Terms
     sort: SortDescriptor  # as applied
     order: SortField | None  # None: relevance
+    reach: tuple[str, ...] = ()  # search tokens matching names of linked records (`search.reaching`)
 
 
 _ALIASES = {k.casefold(): v for k, v in fl.ALIASES.items()}
@@ -593,7 +594,7 @@ def _lead(
     the set for every record (it would, lacking statistics).
     """
     if checked.terms.tokens:
-        match, params = match_sql(entity, checked.terms)
+        match, params = match_sql(entity, checked.terms, checked.reach)
         return f"({match}) m CROSS JOIN {entity} e ON e.seq = m.seq", params, None
     few = {i: n for i, n in (sizes or {}).items() if n <= LEAD_MAX}
     if few:
@@ -657,7 +658,8 @@ def plan_query(
     """Check, resolve and build; raises `invalid_input` or `not_found` before any record is read."""
     checked = check(principal, query, paths, load_columns(conn, principal.company_id, query.entity), stored)
     rules = resolve(conn, principal, checked.rules, paths, stored)
-    checked = Checked(rules, checked.terms, checked.sort, checked.order)
+    reach = reaching(conn, query.entity, checked.terms, principal.company_id)
+    checked = Checked(rules, checked.terms, checked.sort, checked.order, reach)
     moment = _moment(now)
     return build(principal, query, checked, moment, custom_sizes(conn, principal, checked, moment))
 

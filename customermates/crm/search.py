@@ -3,7 +3,16 @@
     "ada lo"  -> tokens ["ada", "lo"]
               -> "ada"   (3+ chars)  trigram index: substring, any case      MATCH '"ada"'
                  "lo"    (1-2 chars) words index: a word starting with it    MATCH '"lo"*'
-              -> record seqs matching every token (INTERSECT), joined to the entity by seq
+              -> record seqs matching every token, joined to the entity by seq
+
+Search rows hold a record's own fields; the names of linked records (a contact's organizations, an
+organization's contacts) are matched through the link table at read time (docs/query-language.md):
+
+    matches(token) = own rows matching it  UNION  records linked to a record whose NAME matches it
+    result         = matches(token 1) INTERSECT matches(token 2) ...
+
+Most tokens reach no linked name (`reaching` probes each one first), and then the result is a single
+FTS query over the own rows with every token AND-ed, as fast as an index of the whole text.
 
 User text only ever reaches FTS5 inside a double-quoted string (inner quotes doubled), so `*`, `-`,
 `:`, `(`, `AND`, `NEAR` are searched for as text and never change the query (docs/query-language.md).
@@ -13,7 +22,14 @@ Tokens go to the index as typed: the index's own case folding is the reference, 
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from customermates.crm.model import SEARCH_TABLES
+
+if TYPE_CHECKING:
+    import sqlite3
 
 MAX_TOKENS = 10
 SHORT = 3  # tokens shorter than this use the word-prefix index
@@ -48,16 +64,115 @@ def _quoted(token: str) -> str:
     return '"' + token.replace('"', '""') + '"'
 
 
-def match_sql(entity: str, terms: Terms) -> tuple[str, list[str]]:
-    """A subquery yielding the `seq` of every record matching all tokens (any company: join filters)."""
+def _pattern(token: str) -> tuple[str, str]:
+    """(index kind, FTS5 pattern) of one token."""
+    return ("trigram", _quoted(token)) if len(token) >= SHORT else ("words", _quoted(token) + "*")
+
+
+# Whose names a record is also found by: entity -> (the other type, FTS column filter for its name
+# (none where the name is the row's only column: detail=none refuses filters), the link by `seq`).
+_LINK = "search_contact_organization"  # (organization_seq, contact_seq), kept by triggers (0010)
+LINKED = {"contact": ("organization", "", "organization_seq", "contact_seq"),
+          "organization": ("contact", "{name}: ", "contact_seq", "organization_seq")}  # fmt: skip
+EXPAND_MAX = 3  # up to this many tokens reaching linked names, the own rows keep one FTS query each
+
+
+def _own(entity: str, tokens: Collection[str]) -> tuple[str, list[str]]:
+    """Seqs whose own row matches every token: one FTS query per index kind, intersected."""
     parts, params = [], []
-    if terms.long:
-        parts.append(f"SELECT rowid AS seq FROM {entity}_trigram WHERE {entity}_trigram MATCH ?")
-        params.append(" AND ".join(_quoted(t) for t in terms.long))
-    if terms.short:
-        parts.append(f"SELECT rowid AS seq FROM {entity}_words WHERE {entity}_words MATCH ?")
-        params.append(" AND ".join(_quoted(t) + "*" for t in terms.short))
+    for kind in SEARCH_TABLES:
+        patterns = [p for k, p in map(_pattern, tokens) if k == kind]
+        if patterns:
+            parts.append(f"SELECT rowid AS seq FROM {entity}_{kind} WHERE {entity}_{kind} MATCH ?")
+            params.append(" AND ".join(patterns))
     return " INTERSECT ".join(parts), params
+
+
+def _via(entity: str, token: str, company_id: str | None = None) -> tuple[str, list[str]]:
+    """Seqs of the records linked to a record whose name matches `token`. Links never cross
+    companies and the main query filters its records, so only the probe (`reaching`) needs
+    `company_id`."""
+    other, column, other_seq, own_seq = LINKED[entity]
+    kind, pattern = _pattern(token)
+    fts = f"{other}_{kind}"
+    sql = f"SELECT s.{own_seq} AS seq FROM {fts} f CROSS JOIN {_LINK} s ON s.{other_seq} = f.rowid"
+    if company_id is None:
+        return f"{sql} WHERE {fts} MATCH ?", [column + pattern]
+    sql += f" CROSS JOIN {entity} e ON e.seq = s.{own_seq} WHERE {fts} MATCH ? AND e.company_id = ?"
+    return sql, [column + pattern, company_id]
+
+
+def reaching(conn: sqlite3.Connection, entity: str, terms: Terms, company_id: str) -> tuple[str, ...]:
+    """The tokens that match the name of a record linked to one of the company's records of
+    `entity` (one indexed probe each); the others can only match own rows."""
+    if entity not in LINKED:
+        return ()
+    found = []
+    for token in terms.tokens:
+        sql, params = _via(entity, token, company_id)
+        if conn.execute(f"SELECT EXISTS ({sql})", params).fetchone()[0]:
+            found.append(token)
+    return tuple(found)
+
+
+def _linked_check(entity: str, token: str) -> tuple[str, list[str]]:
+    """A condition on the row `m`: it is linked to a record whose name matches `token`.
+
+    The other side's matches are read once into a set (`+` keeps SQLite from walking that set as an
+    index for every row); each row of `m` costs one index range in the links.
+    """
+    other, column, other_seq, own_seq = LINKED[entity]
+    kind, pattern = _pattern(token)
+    fts = f"{other}_{kind}"
+    sql = (
+        f"EXISTS (SELECT 1 FROM {_LINK} x WHERE x.{own_seq} = m.seq"
+        f" AND +x.{other_seq} IN (SELECT rowid FROM {fts} WHERE {fts} MATCH ?))"
+    )
+    return sql, [column + pattern]
+
+
+def match_sql(entity: str, terms: Terms, reach: Collection[str] = ()) -> tuple[str, list[str]]:
+    """A subquery yielding the `seq` of every record matching all tokens (any company: join filters).
+
+    `reach`: the tokens that also match linked names (`reaching`). With k of them the result is
+    the union, over each subset S of them, of "own rows match the other tokens and each is linked
+    to a name matching each token of S": 2^k parts. A part is led by the FTS query of its own
+    tokens and checks the links of those rows only (when that query finds nothing, no linked set is
+    read), or, when S holds every token, intersects the linked sets. None reads a token's own
+    matches alone (a short token's can be most of the index). Above EXPAND_MAX, per token
+    (own UNION linked) and INTERSECT.
+    """
+    if not reach:
+        return _own(entity, terms.tokens)
+    if len(reach) > EXPAND_MAX:
+        parts, params = [], []
+        for token in terms.tokens:
+            own, own_params = _own(entity, [token])
+            if token in reach:
+                via, via_params = _via(entity, token)
+                own, own_params = f"{own} UNION {via}", [*own_params, *via_params]
+            parts.append(f"SELECT seq FROM ({own})")
+            params += own_params
+        return " INTERSECT ".join(parts), params
+    parts, params = [], []
+    for subset in _subsets(list(reach)):
+        rest = [t for t in terms.tokens if t not in subset]
+        if rest:
+            own, part_params = _own(entity, rest)
+            checks = [_linked_check(entity, token) for token in subset]
+            where = " AND ".join(sql for sql, _ in checks)
+            parts.append(f"SELECT m.seq FROM ({own}) m" + (f" WHERE {where}" if checks else ""))
+            part_params += [p for _, check_params in checks for p in check_params]
+        else:
+            vias = [_via(entity, token) for token in subset]
+            parts.append(f"SELECT seq FROM ({' INTERSECT '.join(sql for sql, _ in vias)})")
+            part_params = [p for _, via_params in vias for p in via_params]
+        params += part_params
+    return " UNION ".join(parts), params
+
+
+def _subsets(items: list[str]) -> list[tuple[str, ...]]:
+    return [tuple(t for i, t in enumerate(items) if mask >> i & 1) for mask in range(1 << len(items))]
 
 
 def tier_sql(terms: Terms, key: str = "e.name_key") -> tuple[str, list[object]]:

@@ -96,6 +96,17 @@ def configure(conn: sqlite3.Connection) -> None:
     conn.execute(f"PRAGMA wal_autocheckpoint = {WAL_AUTOCHECKPOINT_PAGES}")
 
 
+def configure_writer(conn: sqlite3.Connection) -> None:
+    """The writer's own settings, on top of `configure`.
+
+    Statement journals in memory: an INSERT into a table with a trigger (the record counts) keeps one,
+    by default in a temp file created and unlinked per statement (docs/benchmarks.md, "Create path":
+    -100 µs CPU per create_contacts of 10). Readers keep the default so a large sort spills to disk
+    instead of growing the process (peak RSS); a write's journal is a few pages.
+    """
+    conn.execute("PRAGMA temp_store = MEMORY")
+
+
 def in_transaction(conn: sqlite3.Connection, fn: Callable[..., T], *args: Any, write: bool) -> T:
     """Run `fn(conn, *args)` in one transaction; roll everything back if it raises."""
     conn.execute("BEGIN IMMEDIATE" if write else "BEGIN")
@@ -124,15 +135,16 @@ class Database:
     async def open(cls, path: Path | str, readers: int = 3) -> Database:
         path = Path(path)
 
-        async def opened(factory: type[sqlite3.Connection]) -> aiosqlite.Connection:
+        async def opened(factory: type[sqlite3.Connection], *setups: Callable) -> aiosqlite.Connection:
             conn = await aiosqlite.connect(
                 path, isolation_level=None, check_same_thread=False, factory=factory
             )
-            await conn._execute(configure, conn._conn)
+            for setup in setups:
+                await conn._execute(setup, conn._conn)
             return conn
 
-        writer = await opened(sqlite3.Connection)
-        return cls(path, writer, [await opened(ReadConnection) for _ in range(readers)])
+        writer = await opened(sqlite3.Connection, configure, configure_writer)
+        return cls(path, writer, [await opened(ReadConnection, configure) for _ in range(readers)])
 
     async def write(self, fn: Callable[..., T], *args: Any) -> T:
         """Run `fn(conn, *args)` in the writer's thread inside `BEGIN IMMEDIATE … COMMIT`."""
