@@ -245,6 +245,18 @@ async def _flush_last_used(app: Starlette) -> None:
             await app.state.db.write(flush_last_used, rows)
 
 
+WARM_AFTER_S = 1.0
+
+
+async def _warm_listing(registry: Registry) -> None:
+    """Build the tools/list schemas once start-up is over, off the event loop: /healthz answers without
+    them (docs/benchmarks.md, cold start), and a later first tools/list finds them ready. Not at once:
+    on the one core a server may have, the build would compete with the start itself."""
+    await anyio.sleep(WARM_AFTER_S)
+    await anyio.to_thread.run_sync(registry.listing_json)
+    gc.freeze()  # like what start-up built: long-lived, kept out of full collections
+
+
 def create_app(
     db_path: Path | str, *, registry: Registry = REGISTRY, settings: Settings | None = None
 ) -> Server:
@@ -262,7 +274,8 @@ def create_app(
             async with anyio.create_task_group() as tasks:
                 tasks.start_soon(_flush_last_used, app)
                 worker = webhook_worker.start(app.state.db, tasks)
-                # What start-up built (registry, schemas, encoded lists, ~34,000 objects) lives as long
+                tasks.start_soon(_warm_listing, registry)
+                # What start-up built (the registry, its routes, the modules) lives as long
                 # as the process; frozen, a full collection no longer walks it (13 ms -> ~0 ms), a
                 # pause every request in flight would otherwise wait out.
                 gc.freeze()

@@ -8,6 +8,7 @@ import re
 import sqlite3
 import time
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 from customermates.ids import now_iso
 from customermates.permissions import READ_ACTIONS
@@ -39,6 +40,8 @@ class Principal:
     oauth_client_id: str | None = None
     # `can` answers by permission: a principal is remembered across calls (Caller.verify)
     _answers: dict[str, bool] = field(default_factory=dict, init=False, repr=False, compare=False)
+    # the record loader's read scopes by (entity, alias), for the same reason (crm/loading.py `scope`)
+    scopes: dict[tuple[str, str], Any] = field(default_factory=dict, init=False, repr=False, compare=False)
 
     @property
     def credential_id(self) -> str | None:

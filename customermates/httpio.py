@@ -6,7 +6,7 @@ import re
 from typing import Any
 
 import msgspec
-from starlette.requests import ClientDisconnect, Request
+from starlette.requests import Request
 from starlette.responses import Response
 
 from customermates.config import MAX_BODY_BYTES
@@ -74,16 +74,32 @@ async def read_body(request: Request, limit: int = MAX_BODY_BYTES) -> bytes:
     declared = header_map(request.scope).get("content-length")
     if declared and declared.isdigit() and int(declared) > limit:
         raise BodyTooLarge
+    known = getattr(request, "_body", None)
+    if known is not None:  # read before (Starlette keeps it there)
+        if len(known) > limit:
+            raise BodyTooLarge
+        return known
+    # ASGI messages read directly, as `Request.stream` would, without its async generator per request
     chunks, size = [], 0
-    try:
-        async for chunk in request.stream():
-            size += len(chunk)
-            if size > limit:
-                raise BodyTooLarge
-            chunks.append(chunk)
-    except ClientDisconnect:
-        raise Disconnected from None
-    return b"".join(chunks)
+    receive = request.receive
+    while True:
+        message = await receive()
+        kind = message["type"]
+        if kind == "http.disconnect":
+            raise Disconnected
+        if kind != "http.request":
+            continue
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > limit:
+            raise BodyTooLarge
+        chunks.append(chunk)
+        if not message.get("more_body", False):
+            break
+    request._stream_consumed = True  # what `Request.stream` records: the body cannot be read twice
+    body = chunks[0] if len(chunks) == 1 else b"".join(chunks)
+    request._body = body
+    return body
 
 
 def too_large() -> Response:

@@ -248,17 +248,25 @@ class Registry:
             zip([t.name for t in listed], mi.multi_type_info([t.input for t in listed]), strict=True)
         )
         self.routes: list[Plan] = [plan(route, t, infos[t.name]) for t in listed for route in t.rest]
-        built = tool_schemas([t for tool in listed for t in (tool.input, tool.output)],
-                             output=[False, True] * len(listed))  # fmt: skip
-        self._listing = [(t, t.listing((built[2 * i], built[2 * i + 1]))) for i, t in enumerate(listed)]
+        self._listing: list[tuple[Tool, dict[str, Any]]] | None = None  # built on first use: `entries`
         self._encoded: dict[tuple[frozenset[str] | None, bool], msgspec.Raw] = {}
+
+    def entries(self) -> list[tuple[Tool, dict[str, Any]]]:
+        """Every tool with its tools/list entry. The schemas are most of what building the registry
+        would cost, and no call needs them: they are built on the first use, not at start-up."""
+        if self._listing is None:
+            listed = list(self.tools.values())
+            built = tool_schemas([t for tool in listed for t in (tool.input, tool.output)],
+                                 output=[False, True] * len(listed))  # fmt: skip
+            self._listing = [(t, t.listing((built[2 * i], built[2 * i + 1]))) for i, t in enumerate(listed)]
+        return self._listing
 
     def listing(
         self, toolsets: frozenset[str] | None = None, read_only: bool = False
     ) -> list[dict[str, Any]]:
         return [
             entry
-            for tool, entry in self._listing
+            for tool, entry in self.entries()
             if (toolsets is None or tool.toolset in toolsets) and (not read_only or tool.read_only)
         ]
 

@@ -18,6 +18,7 @@ _NUMERIC_LIKE = re.compile(r"[+-]?[0-9]+(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?")
 _FORCES_QUOTES = re.compile(r'[:"\\\[\]{},\x00-\x1f]')  # structural characters and the delimiter
 _NEEDS_ESCAPE = re.compile(r'[\\"\x00-\x1f]')
 _SURROGATE = re.compile("[\ud800-\udfff]")
+_NUMBER_CHARS = "+-.0123456789eE"
 _ESCAPES = {"\\": "\\\\", '"': '\\"', "\n": "\\n", "\r": "\\r", "\t": "\\t"}
 _KEYS: dict[str, str] = {}
 _KEYS_MAX = 4096
@@ -55,9 +56,7 @@ def _quote(text: str) -> str:
 
 
 def _string(text: str) -> str:
-    encoded = _STRINGS.get(text)
-    if encoded is not None:
-        return encoded
+    """A string not in `_STRINGS` (callers look there first), encoded and remembered when short."""
     encoded = _fresh_string(text)
     if len(text) <= _STRING_CACHED_LEN:
         if len(_STRINGS) >= _STRINGS_MAX:
@@ -75,7 +74,8 @@ def _fresh_string(text: str) -> str:
         or text[-1] in " \t"
         or text in ("true", "false", "null")
         or _FORCES_QUOTES.search(text) is not None
-        or (text[0] in "+0123456789" and _NUMERIC_LIKE.fullmatch(text) is not None)
+        # `strip` first: a UUID starts with digits, and the pattern would backtrack through them
+        or (text[0] in "+0123456789" and not text.strip(_NUMBER_CHARS) and _NUMERIC_LIKE.fullmatch(text))
     ):
         return _quote(text)
     return text
@@ -228,7 +228,7 @@ def _root(value: Any, lines: list[str]) -> None:
         else:
             lines.append("[]")
     elif cls is str and value.startswith("\ufeff"):
-        _string(value)  # the surrogate check
+        _fresh_string(value)  # the surrogate check
         lines.append(_quote(value))
     else:
         _is_container(value)
@@ -237,12 +237,14 @@ def _root(value: Any, lines: list[str]) -> None:
 
 def _fields(obj: dict, depth: int, lines: list[str]) -> None:
     pad = "  " * depth
-    keys = _KEYS
+    keys, strings, append = _KEYS, _STRINGS, lines.append
     for key, value in obj.items():
         name = keys.get(key) or _key(key)
         cls = type(value)
         if cls is str:  # the common case first, as `_field` would render it
-            lines.append(pad + name + ": " + (_STRINGS.get(value) or _string(value)))
+            append(f"{pad}{name}: {strings.get(value) or _string(value)}")
+        elif cls is list and not value:  # empty relation arrays: common, and nothing to probe
+            append(f"{pad}{name}: []")
         elif cls is dict or cls is list:
             _field(name, value, depth, lines)
         else:

@@ -8,6 +8,14 @@ On a copy of the query benchmark's data set (100,000 contacts) with a fresh API 
 Prints CPU µs per call (`time.process_time`, all threads of the process: the database thread too) and
 wall µs per call, of the best of `--rounds` rounds. The number to compare before/after a change is the CPU column: it hardly moves
 when other work shares the machine. `--profile` prints the top of a cProfile of the MCP case.
+
+    python tools/bench_inprocess.py --instructions [--base DIR]
+
+counts instead of timing: each case runs under valgrind (callgrind) twice, with 50 and with 250 calls,
+and the difference over 200 is the machine instructions of one call (start-up cancels out). The count
+does not depend on the load of a shared machine, so a change of 1 % shows; it is no wall time (a cache
+miss costs one instruction). `--base DIR` (e.g. `git archive main | tar -x -C DIR`) counts that
+checkout too, on the same data, as a before column. valgrind is installed with apt when missing.
 """
 
 from __future__ import annotations
@@ -206,12 +214,146 @@ async def main(calls: int, rounds: int, profile: str | None) -> None:
                 pstats.Stats(profiler).sort_stats(profile).print_stats(40)
 
 
+# ---- --instructions: machine instructions per call, counted by callgrind -------------------------------
+
+COUNTED = {  # what a child counts: ours by `cases` name, or the bare reference by scenario key
+    "MCP tools/call get_entities (1 id)": "ours",
+    "REST GET /api/v1/contacts/{id}": "ours",
+    "MCP ping (the HTTP layers and authentication)": "ours",
+    "get": "bare",
+    "rest_get": "bare",
+}
+FEW, MANY = 50, 250
+
+
+async def _child(case: str, calls: int, path: Path) -> None:
+    """Runs `calls` requests of one case on a prepared copy (`path`, with `.key` and `.ids` beside it)."""
+    key = path.with_suffix(".key").read_text()
+    ids = path.with_suffix(".ids").read_text().split()
+    rng = random.Random(5)
+    if COUNTED[case] == "ours":
+        from customermates.app import create_app
+
+        app = create_app(path)
+        shaped = cases(key)[case]
+    else:
+        import bench_side_by_side as side
+
+        from customermates.store import connect
+
+        conn = connect(path)
+        company = conn.execute("SELECT company_id FROM app_user WHERE email = ?", (OWNER,)).fetchone()[0]
+        wanted = [c for c in side.scenarios(conn, company) if c.key == case]
+        conn.close()
+        app = side.bare_app(path, await side.record(path, key, wanted, ids[0]))
+        method, route, body = wanted[0].request()
+        shaped = (
+            method,
+            route,
+            [(b"host", b"127.0.0.1:8000"), (b"content-type", b"application/json")],
+            body.encode(),
+        )
+    method, route, headers, body = shaped
+    async with Lifespan(app):
+        for _ in range(calls):
+            ident = rng.choice(ids)
+            await _request(
+                app, method, route.replace("@ID@", ident), headers, body.replace(b"@ID@", ident.encode())
+            )
+
+
+def _valgrind() -> str:
+    found = shutil.which("valgrind")
+    if found is None:
+        import subprocess
+
+        subprocess.run(["apt-get", "install", "-y", "-q", "valgrind"], check=False, capture_output=True)
+        found = shutil.which("valgrind")
+    if found is None:
+        raise SystemExit("--instructions needs valgrind (apt-get install valgrind)")
+    return found
+
+
+def _count(valgrind: str, checkout: Path, case: str, calls: int, path: Path) -> int:
+    import os
+    import re
+    import subprocess
+
+    env = {**os.environ, "PYTHONHASHSEED": "0", "PYTHONPATH": str(checkout)}
+    script = checkout / "tools" / "bench_inprocess.py"
+    if not script.exists() or "--child" not in script.read_text():  # older: this file drives its code
+        script = Path(__file__)
+        env["BENCH_CHECKOUT"] = str(checkout)
+    argv = [valgrind, "--tool=callgrind", "--callgrind-out-file=/dev/null", sys.executable, str(script)]
+    done = subprocess.run(
+        [*argv, "--child", case, str(calls), str(path)], env=env, capture_output=True, text=True
+    )
+    found = re.search(r"Collected : (\d+)", done.stderr)
+    if done.returncode or found is None:
+        raise SystemExit(f"{case}: the counted run failed: {done.stderr[-600:]}")
+    return int(found[1])
+
+
+def instructions(base: Path | None) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    valgrind = _valgrind()
+    checkouts = [ROOT] + ([base.resolve()] if base else [])
+    with tempfile.TemporaryDirectory() as tmp:
+        path, key, ids = _data(Path(tmp))
+        path.with_suffix(".key").write_text(key)
+        path.with_suffix(".ids").write_text("\n".join(ids))
+        # The bare reference is the same code whichever checkout: counted once.
+        jobs = [
+            (c, case, n)
+            for case in COUNTED
+            for c in (checkouts if COUNTED[case] == "ours" else checkouts[:1])
+            for n in (FEW, MANY)
+        ]
+        with ThreadPoolExecutor(2) as pool:  # one valgrind per core
+            counts = list(pool.map(lambda job: _count(valgrind, job[0], job[1], job[2], path), jobs))
+    per_call = {
+        (c, case): (counts[i + 1] - counts[i]) / (MANY - FEW)
+        for i, (c, case, n) in enumerate(jobs)
+        if n == FEW
+    }
+    head = f"{'instructions per call (callgrind, ' + str(MANY - FEW) + ' calls)':48} {'this':>10}"
+    print(head + (f" {'base':>10} {'change':>7}" if base else ""))
+    for case in COUNTED:
+        label = case if COUNTED[case] == "ours" else f"bare reference: {case}"
+        row = f"{label:48} {per_call[(ROOT, case)]:10,.0f}"
+        if base and COUNTED[case] == "ours":
+            before = per_call[(checkouts[1], case)]
+            row += f" {before:10,.0f} {per_call[(ROOT, case)] / before - 1:+7.1%}"
+        print(row)
+
+
 if __name__ == "__main__":
+    import os
+
+    if "--child" in sys.argv:  # one counted run (see `instructions`), in the checkout named by PYTHONPATH
+        checkout = os.environ.get("BENCH_CHECKOUT")
+        if checkout:
+            sys.path.insert(0, checkout)
+        _, _, case, calls, db = sys.argv[sys.argv.index("--child") - 1 :][:5]
+        try:
+            import uvloop
+
+            uvloop.install()
+        except ImportError:
+            pass
+        asyncio.run(_child(case, int(calls), Path(db)))
+        raise SystemExit(0)
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--calls", type=int, default=2000, help="calls per round")
     parser.add_argument("--rounds", type=int, default=5, help="rounds per case; the best is printed")
     parser.add_argument("--profile", nargs="?", const="tottime", choices=("tottime", "cumulative"))
+    parser.add_argument("--instructions", action="store_true", help="count instructions per call (valgrind)")
+    parser.add_argument("--base", type=Path, help="with --instructions: another checkout, counted too")
     opts = parser.parse_args()
+    if opts.instructions:
+        instructions(opts.base)
+        raise SystemExit(0)
     try:
         import uvloop  # the loop the server runs on when installed (uvicorn picks it)
 

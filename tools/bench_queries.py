@@ -364,7 +364,7 @@ TARGETS = {"F": 20.0, "S": 10.0, "C": 20.0}
 
 def _row(ident: str, title: str, times: list[float], total: object) -> str:
     q50 = statistics.median(times)
-    p95 = statistics.quantiles(times, n=20)[-1]
+    p95 = statistics.quantiles(times, n=20)[-1] if len(times) > 1 else times[0]
     target = TARGETS.get(ident[0]) if ident[0] != "X" else None
     verdict = "" if target is None else ("ok" if q50 <= target else "OVER")
     return f"{ident:4} {q50:8.2f} {p95:8.2f} {max(times):8.2f} {str(target or '-'):>6} {verdict:4} {total!s:>7}  {title}"

@@ -20,6 +20,8 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Any
 
+import msgspec
+
 from customermates.crm.columns import TYPES, Column, Option, load_columns
 from customermates.errors import Issue
 from customermates.store.rows import insert_rows
@@ -362,7 +364,7 @@ def load(conn: sqlite3.Connection, entity: str, ids: list[str]) -> dict[str, lis
         " CROSS JOIN custom_column c ON c.id = v.column_id"
         " LEFT JOIN custom_option o ON c.type = 'singleSelect' AND o.id = v.value"
         " ORDER BY v.record_id, c.label_key, c.id",
-        (json.dumps(ids),),
+        (msgspec.json.encode(ids).decode(),),
     )
     for record_id, column_id, label, kind, value, option in rows:
         element = {"columnId": column_id, "label": label, "type": kind, "value": value}

@@ -10,7 +10,6 @@ query already). The msgspec types at the end document the same shapes for `outpu
 
 from __future__ import annotations
 
-import json
 import sqlite3
 from dataclasses import dataclass
 from typing import Any
@@ -48,7 +47,7 @@ SCALARS: dict[str, tuple[tuple[str, str, Any], ...]] = {
     "contact": (
         ("firstName", "first_name", None),
         ("lastName", "last_name", None),
-        ("emails", "emails", json.loads),
+        ("emails", "emails", msgspec.json.decode),
     ),
     "organization": (("name", "name", None),),
     "deal": (
@@ -79,11 +78,25 @@ QUANTITY = ("quantity", "quantity", from_units)  # deal–service links carry it
 
 
 def scope(viewer: Viewer, entity: str, alias: str) -> tuple[str, list[str]] | None:
-    """WHERE fragment limiting `alias` to what `viewer` may read; None when it may read nothing."""
+    """WHERE fragment limiting `alias` to what `viewer` may read; None when it may read nothing.
+
+    A principal's answers are kept on it (it lives as long as its key's memo): a record load asks
+    this once per relation kind, every call. Callers copy the parameters, never change them.
+    """
     if viewer is None:
         return "1", []
     if isinstance(viewer, CompanyWide):
         return f"{alias}.company_id = ?", [viewer.company_id]
+    known = viewer.scopes.get((entity, alias), _UNSEEN)
+    if known is _UNSEEN:
+        known = viewer.scopes[(entity, alias)] = _scope(viewer, entity, alias)
+    return known
+
+
+_UNSEEN = object()
+
+
+def _scope(viewer: Principal, entity: str, alias: str) -> tuple[str, list[str]] | None:
     if entity == "user":
         return user_scope(viewer, alias)
     if not viewer.reads(PLURAL[entity]):
@@ -211,10 +224,12 @@ def load_records(
     """Full DTOs of the visible `ids`, in their order: one query for the rows, one for all relations."""
     if not ids:
         return []
-    by_id = _rows(conn, principal, entity, _packed(list(dict.fromkeys(ids))), with_notes)
+    wanted = list(dict.fromkeys(ids))
+    packed = _packed(wanted)
+    by_id = _rows(conn, principal, entity, packed, with_notes)
     if not by_id:
         return []
-    found = _packed(list(by_id))
+    found = packed if len(by_id) == len(wanted) else _packed(list(by_id))  # all found: the same ids
     for rel, owner, element in _relations(conn, principal, entity, found):
         by_id[owner][rel.name].append(element)
     for record_id, values in custom_values.load(conn, entity, list(by_id)).items():
