@@ -4,6 +4,7 @@ the fuzz test generates them (clean ones, and hostile text and junk in places)."
 
 from __future__ import annotations
 
+import gc
 import json
 
 import msgspec
@@ -79,3 +80,17 @@ def test_the_fast_path_is_taken_for_clean_inputs():
             continue
         taken.append(tool["name"])
     assert len(taken) >= 55 and "create_contacts" in taken and "get_entities" in taken, taken
+
+
+def test_inputs_left_to_the_walk_leave_nothing_behind():
+    """A filter's free-form value always takes the walk; thousands of such calls keep no frames alive."""
+    input_type = REGISTRY.lookup("filter_entity").input
+    rule = {"field": "organizationIds", "operator": "in", "value": ["0194a0a0-0000-7000-8000-000000000001"]}
+    args = {"entity": "contact", "filters": [rule]}
+    validation.check(args, input_type)
+    gc.collect()
+    before = sum(type(o).__name__ == "frame" for o in gc.get_objects())
+    for _ in range(2000):
+        validation.check(args, input_type)
+    gc.collect()
+    assert sum(type(o).__name__ == "frame" for o in gc.get_objects()) - before < 50
