@@ -343,13 +343,17 @@ def _shown(columns: list[Column], upserts: list[tuple]) -> dict[str, list[dict[s
             if column.id not in values:
                 continue
             value = values[column.id]
-            element = {"columnId": column.id, "label": column.label, "type": column.type, "value": value}
-            if column.type == "singleSelect":
-                label = next((o.label for o in column.options if o.value == value), None)
-                if label is not None:
-                    element["optionLabel"] = label
-            shown.append(element)
+            option = next((o.label for o in column.options if o.value == value), None)
+            shown.append(_element(column.id, column.label, column.type, value, option))
     return out
+
+
+def _element(column_id: str, label: str, kind: str, value: str, option: str | None) -> dict[str, Any]:
+    """One `customFieldValues` element as every read shows it (`optionLabel` for a single-select's)."""
+    element = {"columnId": column_id, "label": label, "type": kind, "value": value}
+    if option is not None:
+        element["optionLabel"] = option
+    return element
 
 
 # ---- reading --------------------------------------------------------------------------------------
@@ -367,8 +371,5 @@ def load(conn: sqlite3.Connection, entity: str, ids: list[str]) -> dict[str, lis
         (msgspec.json.encode(ids).decode(),),
     )
     for record_id, column_id, label, kind, value, option in rows:
-        element = {"columnId": column_id, "label": label, "type": kind, "value": value}
-        if option is not None:
-            element["optionLabel"] = option
-        out.setdefault(record_id, []).append(element)
+        out.setdefault(record_id, []).append(_element(column_id, label, kind, value, option))
     return out
