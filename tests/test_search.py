@@ -176,7 +176,15 @@ def _random_word(rng: random.Random) -> str:
     return "".join(rng.choice("abcéABÉ1") for _ in range(rng.randint(1, 6)))
 
 
-def test_search_agrees_with_a_python_reference(crm):
+# (JOIN_MAX, WALK_MAX) of crm/queries.py: every match looked up; the name index walked to the end;
+# a walk too short to prove the page (then the lookup decides).
+RANKINGS = {"looked up": (10**9, 0), "walked": (0, 10**9), "walk cut short": (0, 7)}
+
+
+@pytest.mark.parametrize("ranking", list(RANKINGS))
+def test_search_agrees_with_a_python_reference(crm, monkeypatch, ranking):
+    monkeypatch.setattr("customermates.crm.queries.JOIN_MAX", RANKINGS[ranking][0])
+    monkeypatch.setattr("customermates.crm.queries.WALK_MAX", RANKINGS[ranking][1])
     rng = random.Random(20260105)
     orgs = {
         crm.add("organization", n): n for n in {f"{_random_word(rng)} {_random_word(rng)}" for _ in range(8)}
@@ -211,6 +219,9 @@ def test_search_agrees_with_a_python_reference(crm):
         out = crm.call("filter_entity", {"entity": entity, "searchTerm": term, "pageSize": 100})
         assert [i["id"] for i in out["items"]] == [e[2] for e in sorted(expected)], (entity, term)
         assert out["total"] == len(expected)
+        page = crm.call("filter_entity", {"entity": entity, "searchTerm": term, "pageSize": 3, "page": 2})
+        assert [i["id"] for i in page["items"]] == [e[2] for e in sorted(expected)[3:6]], (entity, term)
+        assert page["total"] == len(expected)
 
 
 # ---- names of linked records: matched through the link table, kept current by every write ------------------------
@@ -283,3 +294,27 @@ def test_linked_names_follow_rename_link_unlink_delete_and_undo(http):
     assert linked("difference", "lovelace")
     ok(http, "delete_entities", {"entity": "contact", "ids": [ada]})
     assert hits("organization", "lovelace") == [] and hits("organization", "difference") == [org]
+
+
+# ---- each company's search rows are one rowid range (schemas/0012_search_company_keys.sql) --------------------------
+
+
+@pytest.mark.parametrize("ranking", list(RANKINGS))
+def test_a_company_finds_and_counts_only_its_own_records(crm, monkeypatch, ranking):
+    monkeypatch.setattr("customermates.crm.queries.JOIN_MAX", RANKINGS[ranking][0])
+    monkeypatch.setattr("customermates.crm.queries.WALK_MAX", RANKINGS[ranking][1])
+    other = crm.company("Globex", "owner@globex.example")
+    engines = crm.add("organization", "Analytical Engines")
+    crm.add("contact", "Ada Lovelace", emails=["ada@engines.example"], organizationIds=[engines])
+    crm.add("contact", "Lovelace Ada")
+    far = other.add("organization", "Analytical Engines")
+    for name in ("Ada Lovelace", "Ada Lovelace", "Ada Byron"):
+        other.add("contact", name, emails=["ada@engines.example"], organizationIds=[far])
+    assert found(crm, "lovelace") == ["Lovelace Ada", "Ada Lovelace"]  # a name starting with it first
+    assert found(other, "lovelace") == ["Ada Lovelace", "Ada Lovelace"]
+    assert found(crm, "analytical") == ["Ada Lovelace"]  # through its own company's organization only
+    assert found(other, "ada analytical") == ["Ada Byron", "Ada Lovelace", "Ada Lovelace"]
+    assert found(crm, "lovelace", "organization") == ["Analytical Engines"]
+    assert crm.call("count_entity", {"entity": "contact", "searchTerm": "@engines"})["total"] == 1
+    assert other.call("count_entity", {"entity": "contact", "searchTerm": "@engines"})["total"] == 3
+    assert other.call("count_entity", {"entity": "contact", "searchTerm": "ad lo"})["total"] == 2

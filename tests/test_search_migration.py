@@ -81,3 +81,55 @@ def test_the_migration_rebuilds_search_rows_from_own_fields(tmp_path, monkeypatc
         ("service", "port", "Support"),
     ):
         assert crm.names({"entity": entity, "searchTerm": term}) == [name]
+
+
+def _seq_keyed_refresh(conn: sqlite3.Connection, entity: str, ids, new: bool = False) -> None:
+    """What releases 0010-0011 wrote: rowid = the record's seq."""
+    from customermates.crm.model import SEARCH_COLUMNS
+
+    columns = SEARCH_COLUMNS[entity]
+    for kind in ("trigram", "words"):
+        conn.execute(
+            f"INSERT INTO {entity}_{kind}(rowid, {', '.join(columns)}) SELECT e.seq, {', '.join(columns.values())}"
+            f" FROM {entity} e WHERE e.id IN (SELECT value FROM json_each(?))",
+            (json.dumps(list(ids)),),
+        )
+
+
+def test_0012_keys_search_rows_by_company(tmp_path, monkeypatch):
+    path = tmp_path / "old.db"
+    older = [m for m in mig.available() if m.version < 12]
+    monkeypatch.setattr(mig, "available", lambda: older)
+    monkeypatch.setattr(crm_seed, "refresh_search", _seq_keyed_refresh)
+    crm = open_crm(path)  # a database at 0011
+    other = crm.company("Globex", "owner@globex.example")
+    engines = crm.add("organization", "Analytical Engines")
+    crm.add("contact", "Ada Lovelace", emails=["ada@engines.example"], organizationIds=[engines])
+    other.add("contact", "Ada Lovelace", emails=["ada@engines.example"])
+    other.add("deal", "Renewal")
+    assert [r[0] for r in crm.conn.execute("SELECT rowid FROM contact_trigram ORDER BY 1")] == [1, 2]
+    crm.conn.close()
+    monkeypatch.undo()
+
+    conn = connect(path)
+    assert 12 in mig.migrate(conn)
+    conn.close()
+    upgraded = connect(path)
+    first, second = (r[0] for r in upgraded.execute("SELECT num FROM search_company ORDER BY num"))
+    assert [r[0] for r in upgraded.execute("SELECT rowid FROM contact_trigram ORDER BY 1")] == [
+        first << 40 | 1,
+        second << 40 | 2,
+    ]
+    assert [r[0] for r in upgraded.execute("SELECT rowid FROM deal_words")] == [second << 40 | 1]
+    for owner, company in (
+        ("owner@acme.example", crm.company_id),
+        ("owner@globex.example", other.company_id),
+    ):
+        crm = Crm(upgraded, company, authenticate(upgraded, acc.create_key(upgraded, owner, "up")))
+        assert crm.names({"searchTerm": "@engines"}) == ["Ada Lovelace"]
+        assert crm.call("count_entity", {"entity": "contact", "searchTerm": "ada"})["total"] == 1
+    assert crm.names({"entity": "deal", "searchTerm": "renew"}) == ["Renewal"]  # Globex's
+    newer = crm.company("Initech", "owner@initech.example")  # a company made after: the next number
+    newer.add("contact", "Ada Lovelace")
+    assert newer.names({"searchTerm": "lovelace"}) == ["Ada Lovelace"]
+    assert upgraded.execute("SELECT max(num) FROM search_company").fetchone()[0] == second + 1

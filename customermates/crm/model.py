@@ -204,6 +204,23 @@ SEARCH_COLUMNS = {
     "task": {"name": "e.name"},
 }
 SEARCH_TABLES = ("trigram", "words")
+# A search row's rowid: the company's number (table search_company, 0012) above the record's `seq`,
+# so a company's rows are one rowid range (`search_span`) and `rowid & SEQ_MASK` is the seq again.
+KEY_SHIFT = 40
+SEQ_MASK = (1 << KEY_SHIFT) - 1
+
+
+def search_key_sql(alias: str = "e") -> str:
+    """The search rowid of the entity row `alias`."""
+    number = f"(SELECT num FROM search_company WHERE company_id = {alias}.company_id)"
+    return f"({number} << {KEY_SHIFT} | {alias}.seq)"
+
+
+def search_span(conn: sqlite3.Connection, company_id: str) -> tuple[int, int]:
+    """The first and last search rowid a company's records can have."""
+    row = conn.execute("SELECT num FROM search_company WHERE company_id = ?", (company_id,)).fetchone()
+    low = (row[0] if row else 0) << KEY_SHIFT
+    return low, low | SEQ_MASK
 
 
 def search_insert_sql(entity: str, kind: str) -> str:
@@ -211,7 +228,7 @@ def search_insert_sql(entity: str, kind: str) -> str:
     columns = SEARCH_COLUMNS[entity]
     return (
         f"INSERT INTO {entity}_{kind}(rowid, {', '.join(columns)})"
-        f" SELECT e.seq, {', '.join(columns.values())} FROM {entity} e"
+        f" SELECT {search_key_sql()}, {', '.join(columns.values())} FROM {entity} e"
     )
 
 
@@ -229,7 +246,8 @@ def refresh_search(
         table = f"{entity}_{kind}"
         if not new:
             conn.execute(
-                f"DELETE FROM {table} WHERE rowid IN (SELECT seq FROM {entity} WHERE id IN (SELECT value FROM json_each(?)))",
+                f"DELETE FROM {table} WHERE rowid IN"
+                f" (SELECT {search_key_sql()} FROM {entity} e WHERE e.id IN (SELECT value FROM json_each(?)))",
                 (packed,),
             )
         conn.execute(
@@ -245,6 +263,6 @@ def drop_search(conn: sqlite3.Connection, entity: str, ids: list[str] | set[str]
     for kind in SEARCH_TABLES:
         conn.execute(
             f"DELETE FROM {entity}_{kind} WHERE rowid IN"
-            f" (SELECT seq FROM {entity} WHERE id IN (SELECT value FROM json_each(?)))",
+            f" (SELECT {search_key_sql()} FROM {entity} e WHERE e.id IN (SELECT value FROM json_each(?)))",
             (packed,),
         )

@@ -25,8 +25,15 @@ from customermates.crm import filters as fl
 from customermates.crm.columns import Column, load_columns
 from customermates.crm.custom_filters import LEAD_MAX, column_field, narrows, values_sql
 from customermates.crm.inputs import EntityRef, EntityType
-from customermates.crm.model import ENTITY_TYPES, PLURAL, scope_sql, visible_ids, visible_user_ids
-from customermates.crm.search import MAX_TOKENS, Terms, match_sql, reaching, read_terms, tier_sql
+from customermates.crm.model import (
+    ENTITY_TYPES,
+    PLURAL,
+    scope_sql,
+    search_span,
+    visible_ids,
+    visible_user_ids,
+)
+from customermates.crm.search import MAX_TOKENS, Span, Terms, match_sql, reaching, read_terms, tier_sql
 from customermates.errors import Issue, invalid, not_found
 from customermates.nearest import closest
 from customermates.shapes import total_pages
@@ -189,6 +196,7 @@ class Checked:
     sort: SortDescriptor  # as applied
     order: SortField | None  # None: relevance
     reach: tuple[str, ...] = ()  # search tokens matching names of linked records (`search.reaching`)
+    span: Span | None = None  # the caller's company's search rowids (`model.search_span`)
 
 
 _ALIASES = {k.casefold(): v for k, v in fl.ALIASES.items()}
@@ -477,6 +485,7 @@ class Plan:
     led: bool = False  # a narrow id set leads: every match is sorted anyway, so the page counts them too
     custom_sort: str | None = None  # a custom column id sorted through its index (`fetch_custom`)
     count: tuple[str, list[Any]] | None = None  # a cheaper exact count (custom-value rules, no rule at all)
+    ranked: Ranked | None = None  # a search whose every match is the caller's: ranked by `fetch_ranked`
 
     @property
     def offset(self) -> int:
@@ -508,6 +517,27 @@ class Plan:
             f" ON e.id = s.record_id WHERE s.column_id = ? AND {self.where} ORDER BY {self.order} LIMIT ? OFFSET ?"
         )
         return sql, [self.custom_sort, *self.params, self.page_size, self.offset]
+
+
+@dataclass(frozen=True)
+class Ranked:
+    """A search read by a company-wide reader with no rule: every seq of `match` is one of the
+    company's records (`search.match_sql` with a span), so the matches are read once, counted
+    without a join, and ranked by `fetch_ranked`."""
+
+    match: str
+    params: list[Any]
+    terms: Terms
+    company_id: str
+
+
+def _ranked(principal: Principal, entity: str, checked: Checked) -> Ranked | None:
+    if not checked.terms.tokens or checked.rules or checked.span is None:
+        return None
+    if not principal.reads_all(PLURAL[entity]):
+        return None
+    match, params = match_sql(entity, checked.terms, checked.reach, checked.span)
+    return Ranked(match, params, checked.terms, principal.company_id)
 
 
 def _order(checked: Checked, led: bool) -> tuple[str, list[Any]]:
@@ -594,7 +624,7 @@ def _lead(
     the set for every record (it would, lacking statistics).
     """
     if checked.terms.tokens:
-        match, params = match_sql(entity, checked.terms, checked.reach)
+        match, params = match_sql(entity, checked.terms, checked.reach, checked.span)
         return f"({match}) m CROSS JOIN {entity} e ON e.seq = m.seq", params, None
     few = {i: n for i, n in (sizes or {}).items() if n <= LEAD_MAX}
     if few:
@@ -630,11 +660,14 @@ def build(
             where.append(f"({sql})")
             params += rule_params
     order, order_params = _order(checked, led)
+    ranked = _ranked(principal, query.entity, checked)
+    searched = (f"SELECT count(*) FROM ({ranked.match})", ranked.params) if ranked else None
     return Plan(
         query.entity, source, " AND ".join(where), order, params, order_params, checked.sort,
         query.page, query.page_size, led=led, custom_sort=None if led else custom,
         count=_custom_count(principal, query.entity, checked, sizes or {}, ctx)
-        or _live_count(principal, query.entity, checked),
+        or _live_count(principal, query.entity, checked) or searched,
+        ranked=ranked if checked.order is None else None,
     )  # fmt: skip
 
 
@@ -658,8 +691,9 @@ def plan_query(
     """Check, resolve and build; raises `invalid_input` or `not_found` before any record is read."""
     checked = check(principal, query, paths, load_columns(conn, principal.company_id, query.entity), stored)
     rules = resolve(conn, principal, checked.rules, paths, stored)
-    reach = reaching(conn, query.entity, checked.terms, principal.company_id)
-    checked = Checked(rules, checked.terms, checked.sort, checked.order, reach)
+    span = search_span(conn, principal.company_id) if checked.terms.tokens else None
+    reach = reaching(conn, query.entity, checked.terms, span) if span else ()
+    checked = Checked(rules, checked.terms, checked.sort, checked.order, reach, span)
     moment = _moment(now)
     return build(principal, query, checked, moment, custom_sizes(conn, principal, checked, moment))
 
@@ -709,8 +743,75 @@ def fetch_custom(conn: sqlite3.Connection, plan: Plan) -> list[tuple]:
     return rows + conn.execute(without, more).fetchall()
 
 
+JOIN_MAX = 2_000  # up to this many matches, each is looked up and the tiers sorted
+WALK_MAX = 40_000  # else the company's name index is walked this far in order (`_walk`)
+
+
+def fetch_ranked(conn: sqlite3.Connection, plan: Plan) -> Result:
+    """A page by relevance (tier, name_key, id) and the total, from one read of the matches.
+
+    Few matches: each record is looked up and the tiers sorted. Many: the company's name index is
+    walked in order against the match set, so only the page's neighbourhood is read: tiers 0 and 1
+    are the names starting with the phrase (one index range), tiers 2 and 3 the walk's first
+    WALK_MAX entries; when those cannot prove the page, the lookup of every match decides.
+    """
+    ranked = plan.ranked
+    seqs = [row[0] for row in conn.execute(f"SELECT seq FROM ({ranked.match})", ranked.params)]
+    total, need = len(seqs), plan.offset + plan.page_size
+    rows = None
+    if total > JOIN_MAX and plan.offset < total:
+        rows = _walk(conn, plan.entity, ranked, json.dumps(seqs), total, need)
+    if rows is None:
+        rows = _joined(conn, plan.entity, ranked, json.dumps(seqs), need) if plan.offset < total else []
+    page = rows[plan.offset : need]
+    names = dict(conn.execute(*plan.names_sql([seq for seq, _ in page]))) if page else {}
+    items = [EntityRef(ident, names[seq]) for seq, ident in page]
+    return Result(items, total, plan.page, plan.page_size, plan.sort)
+
+
+_MEMBER = "seq IN (SELECT value FROM json_each(?))"
+
+
+def _joined(conn: sqlite3.Connection, entity: str, ranked: Ranked, seqs: str, need: int) -> list[tuple]:
+    tier, params = tier_sql(ranked.terms)
+    sql = (
+        f"SELECT e.seq, e.id FROM json_each(?) m CROSS JOIN {entity} e ON e.seq = m.value"
+        f" ORDER BY {tier}, e.name_key, e.id LIMIT ?"
+    )
+    return conn.execute(sql, [seqs, *params, need]).fetchall()
+
+
+def _walk(
+    conn: sqlite3.Connection, entity: str, ranked: Ranked, seqs: str, total: int, need: int
+) -> list[tuple] | None:
+    """The first `need` matches by relevance from the name index, or None when the walk is no proof."""
+    index = f"{entity} INDEXED BY {entity}_company_name WHERE company_id = ?"
+    phrase = ranked.terms.phrase
+    first = conn.execute(
+        f"SELECT seq, id FROM {index} AND name_key >= ? AND name_key < ? || CAST(x'ff' AS TEXT)"
+        f" AND {_MEMBER} ORDER BY name_key, id LIMIT ?",
+        [ranked.company_id, phrase, phrase, seqs, need],
+    ).fetchall()
+    if len(first) == need:
+        return first
+    tier, params = tier_sql(ranked.terms, "name_key")
+    walked = conn.execute(
+        f"SELECT seq, id, {tier} AS tier FROM (SELECT seq, id, name_key FROM {index}"
+        f" ORDER BY name_key, id LIMIT ?) WHERE {_MEMBER} ORDER BY tier, name_key, id",
+        [*params, ranked.company_id, WALK_MAX, seqs],
+    ).fetchall()
+    later = [(seq, ident) for seq, ident, t in walked if t >= 2]
+    rest = need - len(first)
+    complete = len(walked) == total  # the walk met every match
+    if complete or sum(1 for row in walked if row[2] == 2) >= rest:
+        return first + later[:rest]
+    return None
+
+
 def fetch(conn: sqlite3.Connection, plan: Plan) -> Result:
     """One page and the exact total; the count is skipped when the page itself proves the total."""
+    if plan.ranked is not None:
+        return fetch_ranked(conn, plan)
     rows = fetch_custom(conn, plan) if plan.custom_sort else conn.execute(*plan.page_sql()).fetchall()
     if plan.led:
         names = {r[0]: r[1] for r in conn.execute(*plan.names_sql([row[0] for row in rows]))} if rows else {}

@@ -26,7 +26,7 @@ from collections.abc import Collection
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from customermates.crm.model import SEARCH_TABLES
+from customermates.crm.model import SEARCH_TABLES, SEQ_MASK
 
 if TYPE_CHECKING:
     import sqlite3
@@ -75,47 +75,53 @@ _LINK = "search_contact_organization"  # (organization_seq, contact_seq), kept b
 LINKED = {"contact": ("organization", "", "organization_seq", "contact_seq"),
           "organization": ("contact", "{name}: ", "contact_seq", "organization_seq")}  # fmt: skip
 EXPAND_MAX = 3  # up to this many tokens reaching linked names, the own rows keep one FTS query each
+SEQ = f"rowid & {SEQ_MASK}"  # a search row's record `seq` (model.search_key_sql)
+Span = tuple[int, int]  # the search rowids of one company's records (model.search_span)
 
 
-def _own(entity: str, tokens: Collection[str]) -> tuple[str, list[str]]:
+def _in(span: Span | None, rowid: str = "rowid") -> tuple[str, list[int]]:
+    """The condition keeping one company's search rows: a rowid range FTS5 seeks into."""
+    return (f" AND {rowid} BETWEEN ? AND ?", list(span)) if span else ("", [])
+
+
+def _own(entity: str, tokens: Collection[str], span: Span | None = None) -> tuple[str, list[object]]:
     """Seqs whose own row matches every token: one FTS query per index kind, intersected."""
     parts, params = [], []
+    within, bounds = _in(span)
     for kind in SEARCH_TABLES:
         patterns = [p for k, p in map(_pattern, tokens) if k == kind]
         if patterns:
-            parts.append(f"SELECT rowid AS seq FROM {entity}_{kind} WHERE {entity}_{kind} MATCH ?")
-            params.append(" AND ".join(patterns))
+            table = f"{entity}_{kind}"
+            parts.append(f"SELECT {SEQ} AS seq FROM {table} WHERE {table} MATCH ?{within}")
+            params += [" AND ".join(patterns), *bounds]
     return " INTERSECT ".join(parts), params
 
 
-def _via(entity: str, token: str, company_id: str | None = None) -> tuple[str, list[str]]:
-    """Seqs of the records linked to a record whose name matches `token`. Links never cross
-    companies and the main query filters its records, so only the probe (`reaching`) needs
-    `company_id`."""
+def _via(entity: str, token: str, span: Span | None = None) -> tuple[str, list[object]]:
+    """Seqs of the records linked to a record whose name matches `token` (links never cross
+    companies, so the other side's company span is the records' own)."""
     other, column, other_seq, own_seq = LINKED[entity]
     kind, pattern = _pattern(token)
     fts = f"{other}_{kind}"
-    sql = f"SELECT s.{own_seq} AS seq FROM {fts} f CROSS JOIN {_LINK} s ON s.{other_seq} = f.rowid"
-    if company_id is None:
-        return f"{sql} WHERE {fts} MATCH ?", [column + pattern]
-    sql += f" CROSS JOIN {entity} e ON e.seq = s.{own_seq} WHERE {fts} MATCH ? AND e.company_id = ?"
-    return sql, [column + pattern, company_id]
+    within, bounds = _in(span, "f.rowid")
+    sql = f"SELECT s.{own_seq} AS seq FROM {fts} f CROSS JOIN {_LINK} s ON s.{other_seq} = f.{SEQ}"
+    return f"{sql} WHERE {fts} MATCH ?{within}", [column + pattern, *bounds]
 
 
-def reaching(conn: sqlite3.Connection, entity: str, terms: Terms, company_id: str) -> tuple[str, ...]:
+def reaching(conn: sqlite3.Connection, entity: str, terms: Terms, span: Span) -> tuple[str, ...]:
     """The tokens that match the name of a record linked to one of the company's records of
     `entity` (one indexed probe each); the others can only match own rows."""
     if entity not in LINKED:
         return ()
     found = []
     for token in terms.tokens:
-        sql, params = _via(entity, token, company_id)
+        sql, params = _via(entity, token, span)
         if conn.execute(f"SELECT EXISTS ({sql})", params).fetchone()[0]:
             found.append(token)
     return tuple(found)
 
 
-def _linked_check(entity: str, token: str) -> tuple[str, list[str]]:
+def _linked_check(entity: str, token: str, span: Span | None) -> tuple[str, list[object]]:
     """A condition on the row `m`: it is linked to a record whose name matches `token`.
 
     The other side's matches are read once into a set (`+` keeps SQLite from walking that set as an
@@ -124,15 +130,19 @@ def _linked_check(entity: str, token: str) -> tuple[str, list[str]]:
     other, column, other_seq, own_seq = LINKED[entity]
     kind, pattern = _pattern(token)
     fts = f"{other}_{kind}"
+    within, bounds = _in(span)
     sql = (
         f"EXISTS (SELECT 1 FROM {_LINK} x WHERE x.{own_seq} = m.seq"
-        f" AND +x.{other_seq} IN (SELECT rowid FROM {fts} WHERE {fts} MATCH ?))"
+        f" AND +x.{other_seq} IN (SELECT {SEQ} FROM {fts} WHERE {fts} MATCH ?{within}))"
     )
-    return sql, [column + pattern]
+    return sql, [column + pattern, *bounds]
 
 
-def match_sql(entity: str, terms: Terms, reach: Collection[str] = ()) -> tuple[str, list[str]]:
-    """A subquery yielding the `seq` of every record matching all tokens (any company: join filters).
+def match_sql(
+    entity: str, terms: Terms, reach: Collection[str] = (), span: Span | None = None
+) -> tuple[str, list[object]]:
+    """A subquery yielding the `seq` of every record matching all tokens: of one company's records
+    when `span` is given (then each seq is one live record of it: a count needs no join), else of any.
 
     `reach`: the tokens that also match linked names (`reaching`). With k of them the result is
     the union, over each subset S of them, of "own rows match the other tokens and each is linked
@@ -143,13 +153,13 @@ def match_sql(entity: str, terms: Terms, reach: Collection[str] = ()) -> tuple[s
     (own UNION linked) and INTERSECT.
     """
     if not reach:
-        return _own(entity, terms.tokens)
+        return _own(entity, terms.tokens, span)
     if len(reach) > EXPAND_MAX:
         parts, params = [], []
         for token in terms.tokens:
-            own, own_params = _own(entity, [token])
+            own, own_params = _own(entity, [token], span)
             if token in reach:
-                via, via_params = _via(entity, token)
+                via, via_params = _via(entity, token, span)
                 own, own_params = f"{own} UNION {via}", [*own_params, *via_params]
             parts.append(f"SELECT seq FROM ({own})")
             params += own_params
@@ -158,13 +168,13 @@ def match_sql(entity: str, terms: Terms, reach: Collection[str] = ()) -> tuple[s
     for subset in _subsets(list(reach)):
         rest = [t for t in terms.tokens if t not in subset]
         if rest:
-            own, part_params = _own(entity, rest)
-            checks = [_linked_check(entity, token) for token in subset]
+            own, part_params = _own(entity, rest, span)
+            checks = [_linked_check(entity, token, span) for token in subset]
             where = " AND ".join(sql for sql, _ in checks)
             parts.append(f"SELECT m.seq FROM ({own}) m" + (f" WHERE {where}" if checks else ""))
             part_params += [p for _, check_params in checks for p in check_params]
         else:
-            vias = [_via(entity, token) for token in subset]
+            vias = [_via(entity, token, span) for token in subset]
             parts.append(f"SELECT seq FROM ({' INTERSECT '.join(sql for sql, _ in vias)})")
             part_params = [p for _, via_params in vias for p in via_params]
         params += part_params
