@@ -33,7 +33,7 @@ from bench_data import building, schema_digest, two_companies  # noqa: E402
 from customermates.auth import Principal, authenticate  # noqa: E402
 from customermates.catalog import REGISTRY  # noqa: E402
 from customermates.crm import queries as q  # noqa: E402
-from customermates.crm.model import display_name, last_key, name_key, search_insert_sql  # noqa: E402
+from customermates.crm.model import SEQ_MASK, display_name, last_key, name_key, search_insert_sql  # noqa: E402
 from customermates.ids import iso  # noqa: E402
 from customermates.store import accounts as acc  # noqa: E402
 from customermates.store import connect  # noqa: E402
@@ -281,7 +281,7 @@ def _pick_token(conn: sqlite3.Connection, company_id: str, share: float, size: i
     ).fetchall()
     pieces = {n[0][i : i + size].lower() for n in names for i in range(len(n[0]) - size + 1)}
     count = (
-        "SELECT count(*) FROM (SELECT rowid AS seq FROM contact_trigram WHERE contact_trigram MATCH ?) m"
+        f"SELECT count(*) FROM (SELECT rowid & {SEQ_MASK} AS seq FROM contact_trigram WHERE contact_trigram MATCH ?) m"
         " CROSS JOIN contact e ON e.seq = m.seq WHERE e.company_id = ?"
     )
     found = {
@@ -374,7 +374,7 @@ def _total(out: object) -> object:
     return getattr(out, "total", "")
 
 
-def run(path: Path, runs: int, http: bool, writes: bool = True) -> None:
+def run(path: Path, runs: int, http: bool, writes: bool = True, only: set[str] | None = None) -> None:
     conn = connect(path)
     key = acc.create_key(conn, "owner@a.example", f"bench-{time.time_ns()}")
     principal = authenticate(conn, key)
@@ -387,7 +387,7 @@ def run(path: Path, runs: int, http: bool, writes: bool = True) -> None:
     )
     print(f"\n{'id':4} {'p50 ms':>8} {'p95 ms':>8} {'max ms':>8} {'target':>6} {'':4} {'total':>7}  scenario")
     plans, defects = [], []
-    cases = scenarios(bench, principal.company_id)
+    cases = [case for case in scenarios(bench, principal.company_id) if not only or case[0] in only]
     for ident, title, tool, args, strict in cases:
         times, out = timed(lambda tool=tool, args=args: bench.call(tool, args), runs)
         print(_row(ident, title, times, _total(out)))
@@ -396,8 +396,9 @@ def run(path: Path, runs: int, http: bool, writes: bool = True) -> None:
         if strict and bad:
             defects.append(ident)
         plans.append((ident, title, lines, strict and bad))
-    _records(bench, runs)
-    if writes:
+    if not only:
+        _records(bench, runs)
+    if writes and not only:
         _writes(path, principal)
     if http:
         _over_http(path, key, runs)
@@ -507,6 +508,7 @@ def main() -> None:
     parser.add_argument("--rebuild", action="store_true")
     parser.add_argument("--no-http", action="store_true")
     parser.add_argument("--million", action="store_true", help="1,000,000 contacts; writes not run")
+    parser.add_argument("--only", help="comma-separated scenario ids (S1,S4,C3): those alone, no writes")
     args = parser.parse_args()
     if args.million:
         scale_to_million()
@@ -514,7 +516,8 @@ def main() -> None:
     if args.rebuild or not path.exists():
         path.parent.mkdir(parents=True, exist_ok=True)
         build(path, args.seed)
-    run(path, args.runs, not args.no_http, writes=not args.million)
+    only = set(args.only.split(",")) if args.only else None
+    run(path, args.runs, not args.no_http and not only, writes=not args.million, only=only)
 
 
 if __name__ == "__main__":
