@@ -522,8 +522,9 @@ class Plan:
 @dataclass(frozen=True)
 class Ranked:
     """A search read by a company-wide reader with no rule: every seq of `match` is one of the
-    company's records (`search.match_sql` with a span), so the matches are read once, counted
-    without a join, and ranked by `fetch_ranked`."""
+    company's records (`search.match_sql` with a span), so the matches are counted without a join
+    and, when no token reaches linked names, read once and ranked by `fetch_ranked` (through linked
+    names the matches are many and rarely in the names: the led page sorts them as before)."""
 
     match: str
     params: list[Any]
@@ -667,7 +668,7 @@ def build(
         query.page, query.page_size, led=led, custom_sort=None if led else custom,
         count=_custom_count(principal, query.entity, checked, sizes or {}, ctx)
         or _live_count(principal, query.entity, checked) or searched,
-        ranked=ranked if checked.order is None else None,
+        ranked=ranked if checked.order is None and not checked.reach else None,
     )  # fmt: skip
 
 
@@ -744,7 +745,8 @@ def fetch_custom(conn: sqlite3.Connection, plan: Plan) -> list[tuple]:
 
 
 JOIN_MAX = 2_000  # up to this many matches, each is looked up and the tiers sorted
-WALK_MAX = 40_000  # else the company's name index is walked this far in order (`_walk`)
+WALK_MAX = 40_000  # else the company's name index is walked at most this far in order (`_walk`)
+WALK_SPAN = 8
 
 
 def fetch_ranked(conn: sqlite3.Connection, plan: Plan) -> Result:
@@ -784,7 +786,11 @@ def _joined(conn: sqlite3.Connection, entity: str, ranked: Ranked, seqs: str, ne
 def _walk(
     conn: sqlite3.Connection, entity: str, ranked: Ranked, seqs: str, total: int, need: int
 ) -> list[tuple] | None:
-    """The first `need` matches by relevance from the name index, or None when the walk is no proof."""
+    """The first `need` matches by relevance from the name index, or None when the walk is no proof.
+
+    The walk stops as soon as it holds enough tier-2 matches (any further one sorts after them);
+    it reads at most WALK_SPAN times the entries that many matches take on average, within WALK_MAX.
+    """
     index = f"{entity} INDEXED BY {entity}_company_name WHERE company_id = ?"
     phrase = ranked.terms.phrase
     first = conn.execute(
@@ -792,19 +798,31 @@ def _walk(
         f" AND {_MEMBER} ORDER BY name_key, id LIMIT ?",
         [ranked.company_id, phrase, phrase, seqs, need],
     ).fetchall()
-    if len(first) == need:
-        return first
-    tier, params = tier_sql(ranked.terms, "name_key")
-    walked = conn.execute(
-        f"SELECT seq, id, {tier} AS tier FROM (SELECT seq, id, name_key FROM {index}"
-        f" ORDER BY name_key, id LIMIT ?) WHERE {_MEMBER} ORDER BY tier, name_key, id",
-        [*params, ranked.company_id, WALK_MAX, seqs],
-    ).fetchall()
-    later = [(seq, ident) for seq, ident, t in walked if t >= 2]
     rest = need - len(first)
-    complete = len(walked) == total  # the walk met every match
-    if complete or sum(1 for row in walked if row[2] == 2) >= rest:
-        return first + later[:rest]
+    if rest == 0:
+        return first
+    size = conn.execute(
+        "SELECT live FROM record_count WHERE company_id = ? AND entity_type = ?", [ranked.company_id, entity]
+    ).fetchone()
+    span = min(WALK_MAX, WALK_SPAN * rest * (size[0] if size else 0) // total + WALK_SPAN * need)
+    tier, params = tier_sql(ranked.terms, "name_key")
+    walk = conn.execute(
+        f"SELECT seq, id, name_key, {tier} FROM (SELECT seq, id, name_key FROM {index}"
+        f" ORDER BY name_key, id LIMIT ?) WHERE {_MEMBER}",
+        [*params, ranked.company_id, span, seqs],
+    )
+    tiers: dict[int, list[tuple]] = {2: [], 3: []}
+    met, last = 0, None
+    for seq, ident, key, t in walk:
+        if last is not None and (key, ident) < last:
+            return None  # not in index order: no proof
+        met, last = met + 1, (key, ident)
+        if t >= 2:
+            tiers[t].append((seq, ident))
+            if len(tiers[2]) == rest:
+                return first + tiers[2]
+    if met == total:  # the walk met every match
+        return first + (tiers[2] + tiers[3])[:rest]
     return None
 
 

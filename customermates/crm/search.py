@@ -85,16 +85,22 @@ def _in(span: Span | None, rowid: str = "rowid") -> tuple[str, list[int]]:
 
 
 def _own(entity: str, tokens: Collection[str], span: Span | None = None) -> tuple[str, list[object]]:
-    """Seqs whose own row matches every token: one FTS query per index kind, intersected."""
-    parts, params = [], []
+    """Seqs whose own row matches every token: one FTS query per index kind. With both kinds (both
+    keyed alike) the word-prefix rows stream and probe the trigram matches, read once into a set:
+    no sort of the often long prefix list, as INTERSECT would."""
     within, bounds = _in(span)
+    queries = {}
     for kind in SEARCH_TABLES:
         patterns = [p for k, p in map(_pattern, tokens) if k == kind]
         if patterns:
             table = f"{entity}_{kind}"
-            parts.append(f"SELECT {SEQ} AS seq FROM {table} WHERE {table} MATCH ?{within}")
-            params += [" AND ".join(patterns), *bounds]
-    return " INTERSECT ".join(parts), params
+            queries[kind] = (f"FROM {table} WHERE {table} MATCH ?{within}", [" AND ".join(patterns), *bounds])
+    if len(queries) == 1:
+        ((sql, params),) = queries.values()
+        return f"SELECT {SEQ} AS seq {sql}", params
+    (trigram, trigram_params), (words, words_params) = queries["trigram"], queries["words"]
+    sql = f"SELECT {SEQ} AS seq {words} AND +rowid IN (SELECT rowid {trigram})"
+    return sql, [*words_params, *trigram_params]
 
 
 def _via(entity: str, token: str, span: Span | None = None) -> tuple[str, list[object]]:
