@@ -175,15 +175,27 @@ def _random_word(rng: random.Random) -> str:
     return "".join(rng.choice("abcéABÉ1") for _ in range(rng.randint(1, 6)))
 
 
-# (JOIN_MAX, WALK_MAX) of crm/queries.py: every match looked up; the name index walked to the end;
-# a walk too short to prove the page (then the lookup decides).
-RANKINGS = {"looked up": (10**9, 0), "walked": (0, 10**9), "walk cut short": (0, 7)}
+# (JOIN_MAX, WALK_MAX, walk whatever the sample says) of crm/queries.py: every match looked up; the
+# name index walked to the end; a walk too short to prove the page (then the lookup decides); the
+# sample of named matches choosing.
+RANKINGS = {
+    "looked up": (10**9, 0, False),
+    "walked": (0, 10**9, True),
+    "walk cut short": (0, 7, True),
+    "sampled": (0, 10**9, False),
+}
+
+
+def _rank_by(monkeypatch, ranking: str) -> None:
+    monkeypatch.setattr("customermates.crm.queries.JOIN_MAX", RANKINGS[ranking][0])
+    monkeypatch.setattr("customermates.crm.queries.WALK_MAX", RANKINGS[ranking][1])
+    if RANKINGS[ranking][2]:
+        monkeypatch.setattr("customermates.crm.queries._named_share", lambda *args: 1.0)
 
 
 @pytest.mark.parametrize("ranking", list(RANKINGS))
 def test_search_agrees_with_a_python_reference(crm, monkeypatch, ranking):
-    monkeypatch.setattr("customermates.crm.queries.JOIN_MAX", RANKINGS[ranking][0])
-    monkeypatch.setattr("customermates.crm.queries.WALK_MAX", RANKINGS[ranking][1])
+    _rank_by(monkeypatch, ranking)
     rng = random.Random(20260105)
     orgs = {
         crm.add("organization", n): n for n in {f"{_random_word(rng)} {_random_word(rng)}" for _ in range(8)}
@@ -300,8 +312,7 @@ def test_linked_names_follow_rename_link_unlink_delete_and_undo(http):
 
 @pytest.mark.parametrize("ranking", list(RANKINGS))
 def test_a_company_finds_and_counts_only_its_own_records(crm, monkeypatch, ranking):
-    monkeypatch.setattr("customermates.crm.queries.JOIN_MAX", RANKINGS[ranking][0])
-    monkeypatch.setattr("customermates.crm.queries.WALK_MAX", RANKINGS[ranking][1])
+    _rank_by(monkeypatch, ranking)
     other = crm.company("Globex", "owner@globex.example")
     engines = crm.add("organization", "Analytical Engines")
     crm.add("contact", "Ada Lovelace", emails=["ada@engines.example"], organizationIds=[engines])

@@ -762,7 +762,8 @@ def fetch_ranked(conn: sqlite3.Connection, plan: Plan) -> Result:
     total, need = len(seqs), plan.offset + plan.page_size
     rows = None
     if total > JOIN_MAX and plan.offset < total:
-        rows = _walk(conn, plan.entity, ranked, json.dumps(seqs), total, need)
+        share = _named_share(conn, plan.entity, ranked, seqs)
+        rows = _walk(conn, plan.entity, ranked, json.dumps(seqs), total, need, share) if share else None
     if rows is None:
         rows = _joined(conn, plan.entity, ranked, json.dumps(seqs), need) if plan.offset < total else []
     page = rows[plan.offset : need]
@@ -783,13 +784,25 @@ def _joined(conn: sqlite3.Connection, entity: str, ranked: Ranked, seqs: str, ne
     return conn.execute(sql, [seqs, *params, need]).fetchall()
 
 
+SAMPLE = 64
+
+
+def _named_share(conn: sqlite3.Connection, entity: str, ranked: Ranked, seqs: list[int]) -> float:
+    """The share of matches holding every word in their name (tier 0-2), from a spread sample: a
+    walk finds the page only among those, so where they are rare the lookup decides at once."""
+    sample = seqs[:: max(1, len(seqs) // SAMPLE)][:SAMPLE]
+    tier, params = tier_sql(ranked.terms)
+    sql = f"SELECT count(*) FROM json_each(?) m CROSS JOIN {entity} e ON e.seq = m.value WHERE {tier} < 3"
+    return conn.execute(sql, [json.dumps(sample), *params]).fetchone()[0] / len(sample)
+
+
 def _walk(
-    conn: sqlite3.Connection, entity: str, ranked: Ranked, seqs: str, total: int, need: int
+    conn: sqlite3.Connection, entity: str, ranked: Ranked, seqs: str, total: int, need: int, share: float
 ) -> list[tuple] | None:
     """The first `need` matches by relevance from the name index, or None when the walk is no proof.
 
     The walk stops as soon as it holds enough tier-2 matches (any further one sorts after them);
-    it reads at most WALK_SPAN times the entries that many matches take on average, within WALK_MAX.
+    it reads at most WALK_SPAN times the entries that many take at the sampled `share`, within WALK_MAX.
     """
     index = f"{entity} INDEXED BY {entity}_company_name WHERE company_id = ?"
     phrase = ranked.terms.phrase
@@ -804,7 +817,9 @@ def _walk(
     size = conn.execute(
         "SELECT live FROM record_count WHERE company_id = ? AND entity_type = ?", [ranked.company_id, entity]
     ).fetchone()
-    span = min(WALK_MAX, WALK_SPAN * rest * (size[0] if size else 0) // total + WALK_SPAN * need)
+    span = min(
+        WALK_MAX, int(WALK_SPAN * rest * (size[0] if size else 0) / (total * share)) + WALK_SPAN * need
+    )
     tier, params = tier_sql(ranked.terms, "name_key")
     walk = conn.execute(
         f"SELECT seq, id, name_key, {tier} FROM (SELECT seq, id, name_key FROM {index}"
