@@ -625,7 +625,8 @@ def _lead(
     the set for every record (it would, lacking statistics).
     """
     if checked.terms.tokens:
-        match, params = match_sql(entity, checked.terms, checked.reach, checked.span)
+        # No span: the page filters the company anyway, and a rowid range slows FTS5's prefix lists.
+        match, params = match_sql(entity, checked.terms, checked.reach)
         return f"({match}) m CROSS JOIN {entity} e ON e.seq = m.seq", params, None
     few = {i: n for i, n in (sizes or {}).items() if n <= LEAD_MAX}
     if few:

@@ -93,14 +93,14 @@ def _own(entity: str, tokens: Collection[str], span: Span | None = None) -> tupl
     for kind in SEARCH_TABLES:
         patterns = [p for k, p in map(_pattern, tokens) if k == kind]
         if patterns:
-            table = f"{entity}_{kind}"
-            queries[kind] = (f"FROM {table} WHERE {table} MATCH ?{within}", [" AND ".join(patterns), *bounds])
+            queries[kind] = (f"FROM {entity}_{kind} WHERE {entity}_{kind} MATCH ?", " AND ".join(patterns))
     if len(queries) == 1:
-        ((sql, params),) = queries.values()
-        return f"SELECT {SEQ} AS seq {sql}", params
-    (trigram, trigram_params), (words, words_params) = queries["trigram"], queries["words"]
-    sql = f"SELECT {SEQ} AS seq {words} AND +rowid IN (SELECT rowid {trigram})"
-    return sql, [*words_params, *trigram_params]
+        ((sql, pattern),) = queries.values()
+        return f"SELECT {SEQ} AS seq {sql}{within}", [pattern, *bounds]
+    # The trigram matches carry the span; a rowid range would only slow the prefix list down.
+    (trigram, trigram_pattern), (words, words_pattern) = queries["trigram"], queries["words"]
+    sql = f"SELECT {SEQ} AS seq {words} AND +rowid IN (SELECT rowid {trigram}{within})"
+    return sql, [words_pattern, trigram_pattern, *bounds]
 
 
 def _via(entity: str, token: str, span: Span | None = None) -> tuple[str, list[object]]:
