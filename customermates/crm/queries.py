@@ -759,14 +759,16 @@ def fetch_ranked(conn: sqlite3.Connection, plan: Plan) -> Result:
     WALK_MAX entries; when those cannot prove the page, the lookup of every match decides.
     """
     ranked = plan.ranked
-    seqs = [row[0] for row in conn.execute(f"SELECT seq FROM ({ranked.match})", ranked.params)]
-    total, need = len(seqs), plan.offset + plan.page_size
+    # One JSON array of the seqs, built by SQLite: the set every later statement probes.
+    read = f"SELECT count(*), json_group_array(seq) FROM ({ranked.match})"
+    total, seqs = conn.execute(read, ranked.params).fetchone()
+    need = plan.offset + plan.page_size
     rows = None
     if total > JOIN_MAX and plan.offset < total:
-        share = _named_share(conn, plan.entity, ranked, seqs)
-        rows = _walk(conn, plan.entity, ranked, json.dumps(seqs), total, need, share) if share else None
+        share = _named_share(conn, plan.entity, ranked, seqs, total)
+        rows = _walk(conn, plan.entity, ranked, seqs, total, need, share) if share else None
     if rows is None:
-        rows = _joined(conn, plan.entity, ranked, json.dumps(seqs), need) if plan.offset < total else []
+        rows = _joined(conn, plan.entity, ranked, seqs, need) if plan.offset < total else []
     page = rows[plan.offset : need]
     names = dict(conn.execute(*plan.names_sql([seq for seq, _ in page]))) if page else {}
     items = [EntityRef(ident, names[seq]) for seq, ident in page]
@@ -788,13 +790,14 @@ def _joined(conn: sqlite3.Connection, entity: str, ranked: Ranked, seqs: str, ne
 SAMPLE = 64
 
 
-def _named_share(conn: sqlite3.Connection, entity: str, ranked: Ranked, seqs: list[int]) -> float:
+def _named_share(conn: sqlite3.Connection, entity: str, ranked: Ranked, seqs: str, total: int) -> float:
     """The share of matches holding every word in their name (tier 0-2), from a spread sample: a
     walk finds the page only among those, so where they are rare the lookup decides at once."""
-    sample = seqs[:: max(1, len(seqs) // SAMPLE)][:SAMPLE]
     tier, params = tier_sql(ranked.terms)
-    sql = f"SELECT count(*) FROM json_each(?) m CROSS JOIN {entity} e ON e.seq = m.value WHERE {tier} < 3"
-    return conn.execute(sql, [json.dumps(sample), *params]).fetchone()[0] / len(sample)
+    sample = f"SELECT value FROM json_each(?) WHERE key % ? = 0 LIMIT {SAMPLE}"
+    sql = f"SELECT count(*), sum({tier} < 3) FROM ({sample}) m CROSS JOIN {entity} e ON e.seq = m.value"
+    size, named = conn.execute(sql, [*params, seqs, max(1, total // SAMPLE)]).fetchone()
+    return (named or 0) / max(1, size)
 
 
 def _walk(
