@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Sequence
+from contextlib import closing
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Annotated, Any, Literal
@@ -747,16 +748,15 @@ def fetch_custom(conn: sqlite3.Connection, plan: Plan) -> list[tuple]:
 
 JOIN_MAX = 2_000  # up to this many matches, each is looked up and the tiers sorted
 WALK_MAX = 40_000  # else the company's name index is walked at most this far in order (`_walk`)
-WALK_SPAN = 8
+WALK_SPAN = 8  # times the entries the sampled share of named matches needs for the page
 
 
 def fetch_ranked(conn: sqlite3.Connection, plan: Plan) -> Result:
     """A page by relevance (tier, name_key, id) and the total, from one read of the matches.
 
-    Few matches: each record is looked up and the tiers sorted. Many: the company's name index is
-    walked in order against the match set, so only the page's neighbourhood is read: tiers 0 and 1
-    are the names starting with the phrase (one index range), tiers 2 and 3 the walk's first
-    WALK_MAX entries; when those cannot prove the page, the lookup of every match decides.
+    Few matches, or a sample showing none with the words in its name: each record is looked up and
+    the tiers sorted. Many: the company's name index is walked in order against the match set, so
+    only the page's neighbourhood is read (`_walk`); when the walk proves nothing, the lookup decides.
     """
     ranked = plan.ranked
     # One JSON array of the seqs, built by SQLite: the set every later statement probes.
@@ -832,14 +832,15 @@ def _walk(
     )
     tiers: dict[int, list[tuple]] = {2: [], 3: []}
     met, last = 0, None
-    for seq, ident, key, t in walk:
-        if last is not None and (key, ident) < last:
-            return None  # not in index order: no proof
-        met, last = met + 1, (key, ident)
-        if t >= 2:
-            tiers[t].append((seq, ident))
-            if len(tiers[2]) == rest:
-                return first + tiers[2]
+    with closing(walk):
+        for seq, ident, key, t in walk:
+            if last is not None and (key, ident) < last:
+                return None  # not in index order: no proof
+            met, last = met + 1, (key, ident)
+            if t >= 2:
+                tiers[t].append((seq, ident))
+                if len(tiers[2]) == rest:
+                    return first + tiers[2]
     if met == total:  # the walk met every match
         return first + (tiers[2] + tiers[3])[:rest]
     return None
