@@ -175,22 +175,20 @@ def _random_word(rng: random.Random) -> str:
     return "".join(rng.choice("abcéABÉ1") for _ in range(rng.randint(1, 6)))
 
 
-# (JOIN_MAX, WALK_MAX, walk whatever the sample says) of crm/queries.py: every match looked up; the
-# name index walked to the end; a walk too short to prove the page (then the lookup decides); the
-# sample of named matches choosing.
+# How crm/queries.py ranks many matches, each way forced: every match looked up (no walk); the name
+# index walked to the end; a walk too short to prove the page (then the lookup decides); the sample
+# of named matches choosing.
 RANKINGS = {
-    "looked up": (10**9, 0, False),
-    "walked": (0, 10**9, True),
-    "walk cut short": (0, 7, True),
-    "sampled": (0, 10**9, False),
+    "looked up": {"WALK_GAIN": 0},
+    "walked": {"WALK_GAIN": 10**9, "WALK_MAX": 10**9, "_named_share": lambda *args: 1.0},
+    "walk cut short": {"WALK_GAIN": 10**9, "WALK_MAX": 7, "_named_share": lambda *args: 1.0},
+    "sampled": {"WALK_GAIN": 10**9},
 }
 
 
 def _rank_by(monkeypatch, ranking: str) -> None:
-    monkeypatch.setattr("customermates.crm.queries.JOIN_MAX", RANKINGS[ranking][0])
-    monkeypatch.setattr("customermates.crm.queries.WALK_MAX", RANKINGS[ranking][1])
-    if RANKINGS[ranking][2]:
-        monkeypatch.setattr("customermates.crm.queries._named_share", lambda *args: 1.0)
+    for name, value in RANKINGS[ranking].items():
+        monkeypatch.setattr(f"customermates.crm.queries.{name}", value)
 
 
 @pytest.mark.parametrize("ranking", list(RANKINGS))
