@@ -437,7 +437,7 @@ def test_search_rows_hold_own_fields_and_linked_names_are_searched_through_links
     def row(entity: str, record_id: str) -> tuple:
         found = query(
             server.db_path,
-            f"SELECT t.* FROM {entity}_trigram t JOIN {entity} e ON e.seq = t.rowid WHERE e.id = ?",
+            f"SELECT t.* FROM {entity}_trigram t JOIN {entity} e ON e.seq = t.rowid & 0xFFFFFFFFFF WHERE e.id = ?",
             record_id,
         )
         return found[0] if found else ()
