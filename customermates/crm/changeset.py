@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
+from functools import partial
 from typing import Any
 
 from customermates.call import Call
@@ -30,6 +31,7 @@ from customermates.crm.link_rows import LinkChanges
 from customermates.crm.loading import display_name_of, load_company_records
 from customermates.crm.model import RELATIONS, refresh_search
 from customermates.record_diff import diff
+from customermates.store.database import at_group_end
 from customermates.webhooks.outbox import subscribers
 
 Key = tuple[str, str]  # (entity type, id)
@@ -207,9 +209,27 @@ class Changeset:
                 event.record = whole[key]
 
     def _refresh_search(self) -> None:
+        """Search rows of the records created and of those whose searched fields changed: written
+        now, or, in a group of write calls, once for the whole group (`at_group_end`)."""
         created = {k for k, kind in self.order.items() if kind == "created"}
         stale = {k for k, change in self.changed.items() if SEARCH_KEYS[k[0]] & change.keys()}
-        for entity, ids in by_entity(created).items():
-            refresh_search(self.call.conn, entity, ids, new=True)
-        for entity, ids in by_entity(stale - created).items():
-            refresh_search(self.call.conn, entity, ids)
+        rows: dict[str, list[tuple[str, bool]]] = defaultdict(list)
+        for entity, record_id in created:
+            rows[entity].append((record_id, True))
+        for entity, record_id in stale - created:
+            rows[entity].append((record_id, False))
+        for entity, pairs in rows.items():
+            at_group_end(self.call.conn, ("search rows", entity), _SEARCH_WRITERS[entity], pairs)
+
+
+def _write_search(entity: str, conn, pairs: list[tuple[str, bool]]) -> None:
+    """Search rows of `entity` records from (id, created) pairs, maybe of several calls in order.
+
+    A record created by any of those calls has no rows yet, even if a later call changed it: its
+    rows are written once, from what the tables hold now; a record deleted since writes none."""
+    created = {record_id for record_id, new in pairs if new}
+    refresh_search(conn, entity, list(created), new=True)
+    refresh_search(conn, entity, list({r for r, new in pairs if not new} - created))
+
+
+_SEARCH_WRITERS = {entity: partial(_write_search, entity) for entity in SEARCH_KEYS}
