@@ -130,3 +130,38 @@ def test_one_create_links_many_records_in_several_tables_with_their_quantities(c
     assert [(s["name"], s["quantity"]) for s in q4_record["services"]] == [("Setup", 2)]
     assert (q4_record["totalValue"], q4_record["organizations"][0]["name"]) == (80, "Acme")
     assert count(crm, "link_deal_service") == 3 and count(crm, "link_organization_deal") == 3
+
+
+def test_new_contacts_linked_to_organizations_update_each_organization_with_only_them(crm):
+    orgs = crm.call("create_organizations", {"organizations": [{"name": "Acme"}, {"name": "Globex"}]})
+    acme, globex = (i["id"] for i in orgs["items"])
+    crm.call(
+        "create_contacts",
+        {"contacts": [{"firstName": "Old", "lastName": "Timer", "organizationIds": [acme]}]},
+    )
+    made = crm.call(
+        "create_contacts",
+        {
+            "contacts": [
+                {"firstName": "Ada", "lastName": "Lovelace", "organizationIds": [acme, globex]},
+                {"firstName": "Bo", "organizationIds": [acme]},
+            ]
+        },
+    )
+    ada, bo = (i["id"] for i in made["items"])
+    rows = crm.conn.execute(
+        "SELECT entity_id, changes FROM audit_log WHERE event = 'organization.updated' AND operation = ?"
+        " ORDER BY rowid",
+        ("create_contacts",),
+    ).fetchall()
+    by_org = {r[0]: json.loads(r[1]) for r in rows}
+    assert len(rows) == 3  # Acme for Old, then Acme and Globex for this call
+    ada_element = {"id": ada, "firstName": "Ada", "lastName": "Lovelace"}
+    assert by_org[globex] == {"contacts": {"previous": [], "current": [ada_element]}}
+    assert by_org[acme] == {
+        "contacts": {"previous": [], "current": [ada_element, {"id": bo, "firstName": "Bo", "lastName": ""}]}
+    }
+    record = crm.call("get_entities", {"items": [{"entity": "organization", "id": acme}]})["items"][0][
+        "record"
+    ]
+    assert sorted(c["firstName"] for c in record["contacts"]) == ["Ada", "Bo", "Old"]

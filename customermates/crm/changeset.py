@@ -111,11 +111,15 @@ class Changeset:
                 out[(entity, record_id)] = dto
         return out
 
-    def _load_elements(self) -> dict[Key, dict[str, Any]]:
-        """{relation name: watched elements} of the records compared through their links."""
+    def _load_elements(self, before: bool = False) -> dict[Key, dict[str, Any]]:
+        """{relation name: watched elements} of the records compared through their links.
+
+        `before`: as they are before the call writes. Records this call creates have no links yet, so
+        elements pointing only at them need no query (an organization gaining 100 new contacts)."""
         out: dict[Key, dict[str, Any]] = {}
         # Elements of records whose own fields this call changes may change too, wherever they appear.
         changing = by_entity(k for k, kind in self.order.items() if kind == "deleted" or k in self.whole)
+        new = {k for k, kind in self.order.items() if kind == "created"} if before else set()
         for entity, ids in self._by_links().items():
             parts: dict[str, dict[str, Any]] = {i: {} for i in ids}
             for rel in RELATIONS[entity]:
@@ -124,6 +128,8 @@ class Changeset:
                     continue
                 for record_id in ids:
                     parts[record_id][rel.name] = []
+                if all((rel.other, other) in new for other in watched):
+                    continue
                 for owner, element in link_rows.elements(
                     self.call.conn, self.call.company_id, rel, ids, watched
                 ):
@@ -148,7 +154,7 @@ class Changeset:
         self.before = self._load(
             [k for k, kind in self.order.items() if kind == "deleted" or k in self.whole]
         )
-        self.before.update(self._load_elements())
+        self.before.update(self._load_elements(before=True))
 
     def names(self, entity: str) -> dict[str, str]:
         """Display names of the wholly loaded records of one type, by id (for messages)."""
