@@ -336,15 +336,20 @@ def _shown(columns: list[Column], upserts: list[tuple]) -> dict[str, list[dict[s
     stored: dict[str, dict[str, str]] = {}
     for record_id, column_id, _, value, _, _ in upserts:
         stored.setdefault(record_id, {})[column_id] = value
+    labels = {c.id: {o.value: o.label for o in c.options} for c in columns}
     out: dict[str, list[dict[str, Any]]] = {}
     for record_id, values in stored.items():
-        shown = out[record_id] = []
-        for column in columns:  # ordered by label, then id, like `load`
-            if column.id not in values:
-                continue
-            value = values[column.id]
-            option = next((o.label for o in column.options if o.value == value), None)
-            shown.append(_element(column.id, column.label, column.type, value, option))
+        out[record_id] = [
+            _element(
+                column.id,
+                column.label,
+                column.type,
+                values[column.id],
+                labels[column.id].get(values[column.id]),
+            )
+            for column in columns  # ordered by label, then id, like `load`
+            if column.id in values
+        ]
     return out
 
 
