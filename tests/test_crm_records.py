@@ -467,8 +467,7 @@ def test_search_rows_hold_own_fields_and_linked_names_are_searched_through_links
 
 
 def test_a_record_read_alone_or_among_others_is_the_same_record(http, server, tenant):
-    """get_entities of one id reads with `= ?` statements and the kept columns, of several with
-    json_each and joins: the same records."""
+    """get_entities of one id reads with `= ?` statements, of several with json_each: same records."""
     zeta, alpha = make(http, "organization", {"name": "Zeta Works"}, {"name": "Alpha Partners"})
     (deal,) = make(http, "deal", {"name": "Single read deal"})
     later = ok(http, "create_plain_custom_column", {"entityType": "contact", "label": "Read alone: Zone"})

@@ -373,10 +373,6 @@ _LOAD_ONE = _LOAD.format("custom_value v", "WHERE v.record_id = ? ")
 
 def load(conn: sqlite3.Connection, entity: str, ids: list[str]) -> dict[str, list[dict[str, Any]]]:
     """Output-shaped values per record id, each record's ordered by column label then column id."""
-    if len(ids) == 1:
-        known = _load_one(conn, entity, ids[0])
-        if known is not None:
-            return known
     out: dict[str, list[dict[str, Any]]] = {}
     if len(ids) == 1:
         rows = conn.execute(_LOAD_ONE, (ids[0],))
@@ -385,34 +381,3 @@ def load(conn: sqlite3.Connection, entity: str, ids: list[str]) -> dict[str, lis
     for record_id, column_id, label, kind, value, option in rows:
         out.setdefault(record_id, []).append(_element(column_id, label, kind, value, option))
     return out
-
-
-_VALUES_OF_ONE = "SELECT column_id, value, company_id FROM custom_value WHERE record_id = ?"
-
-
-def _load_one(
-    conn: sqlite3.Connection, entity: str, record_id: str
-) -> dict[str, list[dict[str, Any]]] | None:
-    """`load` of one record, its columns and options taken from `load_columns` (kept per state of
-    the company's columns, read in this transaction): one seek for the values, none per value for
-    its column and option (get_entities of a contact: ~60 k -> ~25 k instructions). None when a
-    value is not explained by those columns alone; the joined statement then answers."""
-    rows = conn.execute(_VALUES_OF_ONE, (record_id,)).fetchall()
-    if not rows:
-        return {}
-    company = rows[0][2]
-    given = {column_id: value for column_id, value, owner in rows if owner == company}
-    if len(given) != len(rows):
-        return None
-    out = []
-    for column in load_columns(conn, company, entity):  # ordered by label, then id, as `load`
-        value = given.get(column.id)
-        if value is None:
-            continue
-        option = None
-        if column.type == "singleSelect":
-            option = next((o.label for o in column.options if o.value == value), None)
-            if option is None:  # not one of its column's options: the join decides what it shows
-                return None
-        out.append(_element(column.id, column.label, column.type, value, option))
-    return {record_id: out} if len(out) == len(given) else None
