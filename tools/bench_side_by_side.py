@@ -7,6 +7,8 @@
 
 `--reads` is `--only get,rest_get --no-cold`: the MCP and REST reads at `--connections`, then again at
 each `--sweep` count (1 client for p50, 32 connections for p99), and the speed targets (docs/benchmarks.md).
+At one client the servers take turns in `--p50-rounds` short rounds (ours, bare, sdk, ours, …) and each
+cell is its median round (`interleaved`); the summary prints the spread of the per-turn p50 ratios.
 
 Three servers on the same data (the 100,000-contact set of `bench_queries.py`, each on its own copy),
 each pinned to core 0 with `taskset`, driven in turn by `wrk` pinned to core 1, back to back per
