@@ -11,6 +11,7 @@ from pathlib import Path
 
 import anyio
 from starlette.applications import Starlette
+from starlette.datastructures import State
 from starlette.middleware.errors import ServerErrorMiddleware
 from starlette.requests import Request
 from starlette.responses import Response
@@ -100,14 +101,11 @@ class Gate:
         given = headers.get("x-request-id", "")
         request_id = given if REQUEST_ID.match(given) else new_id()
         scope.setdefault("state", {})["request_id"] = request_id
-        stamp = [(b"x-request-id", request_id.encode())]
+        stamp = (b"x-request-id", request_id.encode())
 
         async def send_with_id(message):
             if message["type"] == "http.response.start":
-                extra = stamp
-                if not any(k == b"cache-control" for k, _ in message.get("headers", [])):
-                    extra = [*stamp, (b"cache-control", b"no-store")]
-                message = {**message, "headers": [*message.get("headers", []), *extra]}
+                message = stamped(message, stamp)
             await send(message)
 
         refused = cls.refused_origin(scope, headers)
@@ -130,13 +128,14 @@ class Gate:
         caller = Caller(credential, "mcp" if path == "/api/v1/mcp" else "rest", oauth=oauth)
         scope["state"]["caller"] = caller
         try:
-            await app(scope, receive, cls.verified(scope, receive, caller, send_with_id))
+            await app(scope, receive, cls.verified(scope, receive, caller, send, stamp))
         except Disconnected:  # a client that hangs up mid-body must not be able to fill the log
             log.info("client disconnected before its body arrived: %s %s", scope["method"], path)
 
     @staticmethod
-    def verified(scope, receive, caller: Caller, send):
-        """`send`, but the response starts only for a verified caller; otherwise the 401 replaces it."""
+    def verified(scope, receive, caller: Caller, send, stamp: tuple[bytes, bytes]):
+        """`send` with the Gate's headers (`stamped`), but the response starts only for a verified
+        caller; otherwise the 401 replaces it. One wrapper, not two: both messages pass through it."""
         state = scope["app"].state
         replaced = False
 
@@ -147,8 +146,15 @@ class Gate:
                 if principal is None:
                     state.limits.failed((scope.get("client") or ("", 0))[0])
                     replaced = True
-                    return await unauthorized(scope, caller.credential)(scope, receive, send)
+
+                    async def send_with_id(message):
+                        await send(
+                            stamped(message, stamp) if message["type"] == "http.response.start" else message
+                        )
+
+                    return await unauthorized(scope, caller.credential)(scope, receive, send_with_id)
                 state.last_used.touch(principal.credential_id)
+                message = stamped(message, stamp)
             elif replaced:
                 return None
             await send(message)
@@ -173,6 +179,39 @@ class Gate:
         return None
 
 
+class AppState(State):
+    """Starlette's `State` whose entries are also plain instance attributes, so the reads every request
+    makes (`app.state.db`, `.settings`, `.limits`, …) are ordinary attribute look-ups instead of a call
+    of `State.__getattr__` each. Every write goes to both places; `_state` stays the one Starlette reads."""
+
+    def __setattr__(self, key, value) -> None:
+        super().__setattr__(key, value)
+        object.__setattr__(self, key, value)
+
+    def __delattr__(self, key) -> None:
+        super().__delattr__(key)
+        self.__dict__.pop(key, None)
+
+    def __setitem__(self, key, value) -> None:
+        self.__setattr__(key, value)
+
+    def __delitem__(self, key) -> None:
+        self.__delattr__(key)
+
+
+NO_STORE = (b"cache-control", b"no-store")
+
+
+def stamped(start: dict, stamp: tuple[bytes, bytes]) -> dict:
+    """A response start with the Gate's headers added: X-Request-Id, and `Cache-Control: no-store`
+    unless the response set its own."""
+    headers = start.get("headers", [])
+    for name, _ in headers:
+        if name == b"cache-control":
+            return {**start, "headers": [*headers, stamp]}
+    return {**start, "headers": [*headers, stamp, NO_STORE]}
+
+
 class Server(Starlette):
     """The Starlette app, except that the API's own paths skip Starlette's middleware and router.
 
@@ -184,6 +223,7 @@ class Server(Starlette):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
+        self.state = AppState()
         self._hot = ServerErrorMiddleware(self._gated)
         self._by_segment: dict[str, list[PathRoute]] | None = None
 

@@ -14,24 +14,26 @@ def _identity(items: list) -> str | None:
 
 
 def diff(before: dict[str, Any], after: dict[str, Any]) -> dict[str, Any]:
-    """Only the keys that changed; arrays of identified objects diffed element by element."""
+    """Only the keys that changed, in `after`'s key order (then keys only `before` has); arrays of
+    identified objects diffed element by element."""
     out: dict[str, Any] = {}
-    for key in after.keys() | before.keys():
-        if key == "updatedAt":
-            continue
-        old, new = before.get(key), after.get(key)
-        if old == new:
-            continue
-        ident = _identity(old + new) if isinstance(old, list) and isinstance(new, list) else None
-        if ident is None or not isinstance(old, list) or not isinstance(new, list):
-            out[key] = {"previous": old, "current": new}
-            continue
-        old_by = {i[ident]: i for i in old}
-        new_by = {i[ident]: i for i in new}
-        out[key] = {
-            "previous": [i for i in old if new_by.get(i[ident]) != i],
-            "current": [i for i in new if old_by.get(i[ident]) != i],
-        }
-    return {k: out[k] for k in sorted(out, key=list(after).index) if k in after} | {
-        k: v for k, v in out.items() if k not in after
+    for key, new in after.items():
+        old = before.get(key)
+        if old != new and key != "updatedAt":
+            out[key] = _change(old, new)
+    for key, old in before.items():
+        if key not in after and old is not None and key != "updatedAt":
+            out[key] = _change(old, None)
+    return out
+
+
+def _change(old: Any, new: Any) -> dict[str, Any]:
+    ident = _identity(old + new) if isinstance(old, list) and isinstance(new, list) else None
+    if ident is None:
+        return {"previous": old, "current": new}
+    old_by = {i[ident]: i for i in old}
+    new_by = {i[ident]: i for i in new}
+    return {
+        "previous": [i for i in old if new_by.get(i[ident]) != i],
+        "current": [i for i in new if old_by.get(i[ident]) != i],
     }

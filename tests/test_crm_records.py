@@ -464,3 +464,80 @@ def test_search_rows_hold_own_fields_and_linked_names_are_searched_through_links
     assert hits("contact", "yonder") == [] and hits("organization", "quill") == []
     ok(http, "delete_entities", {"entity": "contact", "ids": [contact]})
     assert query(server.db_path, "SELECT count(*) FROM contact_trigram") == [(0,)]
+
+
+def test_a_record_read_alone_or_among_others_is_the_same_record(http, server, tenant):
+    """get_entities of one id reads with `= ?` statements, of several with json_each: same records."""
+    zeta, alpha = make(http, "organization", {"name": "Zeta Works"}, {"name": "Alpha Partners"})
+    (deal,) = make(http, "deal", {"name": "Single read deal"})
+    later = ok(http, "create_plain_custom_column", {"entityType": "contact", "label": "Read alone: Zone"})
+    first = ok(http, "create_plain_custom_column", {"entityType": "contact", "label": "Read alone: Area"})
+    later_id, first_id = later["item"]["id"], first["item"]["id"]
+    stage = ok(
+        http,
+        "create_single_select_custom_column",
+        {
+            "entityType": "contact",
+            "label": "Read alone: Stage",
+            "options": [{"label": "Lead"}, {"label": "Won"}],
+        },
+    )["item"]
+    won = stage["options"]["options"][1]["value"]
+    (ada,) = make(
+        http,
+        "contact",
+        {
+            "firstName": "Ada",
+            "lastName": "Alone",
+            "organizationIds": [zeta, alpha],
+            "dealIds": [deal],
+            "userIds": [tenant.user_id],
+            "customFieldValues": [
+                {"columnId": later_id, "value": "North"},
+                {"columnId": stage["id"], "value": "Won"},
+                {"columnId": first_id, "value": "B2"},
+            ],
+        },
+    )
+    (bob,) = make(http, "contact", {"firstName": "Bob", "organizationIds": [zeta]})
+    alone = get(http, "contact", ada)
+    assert alone["organizations"] == [
+        {"id": alpha, "name": "Alpha Partners"},
+        {"id": zeta, "name": "Zeta Works"},
+    ]
+    assert alone["deals"] == [{"id": deal, "name": "Single read deal"}]
+    assert [u["id"] for u in alone["users"]] == [tenant.user_id] and alone["tasks"] == []
+    assert alone["customFieldValues"] == [
+        {"columnId": first_id, "label": "Read alone: Area", "type": "plain", "value": "B2"},
+        {
+            "columnId": stage["id"],
+            "label": "Read alone: Stage",
+            "type": "singleSelect",
+            "value": won,
+            "optionLabel": "Won",
+        },
+        {"columnId": later_id, "label": "Read alone: Zone", "type": "plain", "value": "North"},
+    ]
+    both = ok(http, "get_entities", {"items": [{"entity": "contact", "id": i} for i in (bob, ada)]})
+    assert [i["record"] for i in both["items"]][1] == alone
+    assert both["items"][0]["record"]["organizations"] == [{"id": zeta, "name": "Zeta Works"}]
+    # Two asked, one found: the rows read by json_each, the relations and values of the one by `= ?`.
+    one_found = ok(http, "get_entities", {"items": [{"entity": "contact", "id": i} for i in (ZERO, ada)]})
+    assert one_found["items"][0]["record"] == alone
+    assert one_found["notFound"] == [{"entity": "contact", "id": ZERO}]
+
+    # A stored single-select value that is none of its column's options shows without a label.
+    def stray(conn):
+        conn.execute(
+            "UPDATE custom_value SET value = ? WHERE record_id = ? AND column_id = ?",
+            (ZERO, ada, stage["id"]),
+        )
+
+    write(server.db_path, stray)
+    shown = get(http, "contact", ada)["customFieldValues"][1]
+    assert shown == {
+        "columnId": stage["id"],
+        "label": "Read alone: Stage",
+        "type": "singleSelect",
+        "value": ZERO,
+    }

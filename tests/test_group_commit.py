@@ -14,7 +14,9 @@ import msgspec
 import pytest
 
 from customermates.catalog import REGISTRY
-from customermates.store.database import Database
+from customermates.registry import _execute
+from customermates.store.database import Database, at_group_end
+from customermates.validation import check
 from tests.crm_seed import open_crm
 
 UNKNOWN_ORG = "0190f2c4-0000-7000-8000-000000000000"
@@ -237,3 +239,109 @@ async def test_concurrent_tool_calls_land_exactly_with_a_dry_run_and_a_bad_one_a
     assert stored == created and len(created) == 240
     assert audited == sorted(created) and delivered == sorted(created)
     assert emails == 240
+
+
+def _tool(conn: sqlite3.Connection, principal, name: str, args: dict, made: dict | None = None) -> dict:
+    """One tool call as the writer runs it (the handler, audit and outbox rows, in the caller's transaction)."""
+    tool = REGISTRY.tools[name]
+    output, _ = _execute(conn, tool, check(args, tool.input, writes=True), principal, False, None, None)
+    result = msgspec.to_builtins(output)
+    if made is not None:
+        made.update((i["name"], i["id"]) for i in result["items"])
+    return result
+
+
+def _rename_made(conn: sqlite3.Connection, principal, made: dict, old: str, new: str) -> dict:
+    """Runs after the call that created `old` in the same group: it renames that new record."""
+    return _tool(conn, principal, "update_contacts", {"contacts": [{"id": made[old], "firstName": new}]})
+
+
+def _delete_made(conn: sqlite3.Connection, principal, made: dict, name: str) -> dict:
+    return _tool(conn, principal, "delete_entities", {"entity": "contact", "ids": [made[name]]})
+
+
+def _create_then_fail(conn: sqlite3.Connection, principal, name: str) -> None:
+    _tool(conn, principal, "create_contacts", {"contacts": [{"firstName": name}]})
+    raise ValueError("refused after writing")
+
+
+@pytest.mark.anyio
+async def test_search_finds_what_each_call_of_a_group_left_of_records_made_renamed_failed_deleted(tmp_path):
+    path = tmp_path / "crm.db"
+    crm = open_crm(path)
+    kept = crm.call("create_contacts", {"contacts": [{"firstName": "Quillon", "emails": ["q@old.example"]}]})
+    kept_id = kept["items"][0]["id"]
+    admin = crm.admin
+    db = await Database.open(path, readers=1)
+    made: dict[str, str] = {}
+    people = [{"firstName": f"Zephyrine{k}", "emails": [f"zephyr{k}@group.example"]} for k in range(3)]
+    try:
+        results = await gather(
+            db,
+            [
+                (_slow_first,),
+                (_tool, admin, "create_contacts", {"contacts": people}, made),
+                (_tool, admin, "create_contacts", {"contacts": [{"firstName": "Marigold"}]}, made),
+                (_rename_made, admin, made, "Marigold", "Thistlewood"),
+                (_create_then_fail, admin, "Vanishwell"),
+                (_tool, admin, "create_contacts", {"contacts": [{"firstName": "Ephemeron"}]}, made),
+                (_delete_made, admin, made, "Ephemeron"),
+                (
+                    _tool,
+                    admin,
+                    "update_contacts",
+                    {"contacts": [{"id": kept_id, "firstName": "Brackenridge"}]},
+                ),
+            ],
+        )
+    finally:
+        await db.close()
+    assert db.group_sizes == {8: 1}
+    assert isinstance(results[4], ValueError)
+
+    def found(term: str) -> list[str]:
+        out = crm.call("search_all_entities", {"searchTerm": term})
+        return sorted(i["name"] for group in out["results"] for i in group["items"])
+
+    assert found("zephyr") == ["Zephyrine0", "Zephyrine1", "Zephyrine2"]  # by name and by address
+    assert found("group.example") == ["Zephyrine0", "Zephyrine1", "Zephyrine2"]
+    assert found("Thistlewood") == ["Thistlewood"]
+    assert found("Marigold") == []
+    assert found("Vanishwell") == []
+    assert found("Ephemeron") == []
+    assert found("Brackenridge") == ["Brackenridge"]
+    assert found("Quillon") == []
+    # one row per live contact in each search table, none left by the failed call or the deleted record
+    live = crm.conn.execute("SELECT count(*) FROM contact").fetchone()[0]
+    assert live == 5
+    for table in ("contact_trigram", "contact_words"):
+        assert crm.conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0] == live
+
+
+def _log_batch(conn: sqlite3.Connection, items: list) -> None:
+    conn.execute("INSERT INTO child VALUES (?, 1)", (1000 + len(items),))
+    conn.executemany("INSERT INTO child VALUES (?, 1)", [(n,) for n in items])
+
+
+def _insert_later(conn: sqlite3.Connection, n: int, fail: bool = False) -> int:
+    at_group_end(conn, "log", _log_batch, [n, n + 100])
+    if fail:
+        raise ValueError(f"call {n} refused")
+    return n
+
+
+@pytest.mark.anyio
+async def test_work_left_to_the_group_end_runs_once_with_the_items_of_the_calls_that_kept(tmp_path):
+    path = tmp_path / "g.db"
+    _table(path)
+    db = await Database.open(path, readers=1)
+    try:
+        alone = await db.write(_insert_later, 7)  # no group: runs at once, in the call
+        calls = [(_slow_first,), (_insert_later, 1), (_insert_later, 2, True), (_insert_later, 3)]
+        results = await gather(db, calls)
+    finally:
+        await db.close()
+    assert alone == 7 and results[1] == 1 and results[3] == 3 and isinstance(results[2], ValueError)
+    # one batch of 2 for the lone call; one batch of 4 for the group, without the refused call's items
+    assert _children(path) == [1002, 7, 107, 1004, 1, 101, 3, 103]
+    assert db.group_sizes == {1: 1, 4: 1}

@@ -97,3 +97,71 @@ def test_a_failed_call_raises_and_leaves_no_open_transaction(crm):
     with pytest.raises(ToolError):
         crm.call("delete_entities", {"entity": "contact", "ids": ["0b6f5f6e-3b1a-4c2e-9a53-2f6f1f7c9d10"]})
     assert crm.conn.in_transaction is False
+
+
+def test_one_create_links_many_records_in_several_tables_with_their_quantities(crm):
+    services = crm.call(
+        "create_services", {"services": [{"name": "Audit", "amount": 250}, {"name": "Setup", "amount": 40}]}
+    )
+    audit, setup = (i["id"] for i in services["items"])
+    orgs = crm.call("create_organizations", {"organizations": [{"name": "Acme"}, {"name": "Globex"}]})
+    acme, globex = (i["id"] for i in orgs["items"])
+    deals = crm.call(
+        "create_deals",
+        {
+            "deals": [
+                {
+                    "name": "Q3",
+                    "organizationIds": [acme, globex],
+                    "services": [{"serviceId": audit, "quantity": 3}, {"serviceId": setup, "quantity": 0.5}],
+                },
+                {"name": "Q4", "organizationIds": [acme], "services": [{"serviceId": setup, "quantity": 2}]},
+            ]
+        },
+    )
+    q3, q4 = (i["id"] for i in deals["items"])
+    got = crm.call("get_entities", {"items": [{"entity": "deal", "id": q3}, {"entity": "deal", "id": q4}]})[
+        "items"
+    ]
+    q3_record, q4_record = (i["record"] for i in got)
+    assert sorted((s["name"], s["quantity"]) for s in q3_record["services"]) == [("Audit", 3), ("Setup", 0.5)]
+    assert (q3_record["totalValue"], q3_record["totalQuantity"]) == (770, 3.5)
+    assert sorted(o["name"] for o in q3_record["organizations"]) == ["Acme", "Globex"]
+    assert [(s["name"], s["quantity"]) for s in q4_record["services"]] == [("Setup", 2)]
+    assert (q4_record["totalValue"], q4_record["organizations"][0]["name"]) == (80, "Acme")
+    assert count(crm, "link_deal_service") == 3 and count(crm, "link_organization_deal") == 3
+
+
+def test_new_contacts_linked_to_organizations_update_each_organization_with_only_them(crm):
+    orgs = crm.call("create_organizations", {"organizations": [{"name": "Acme"}, {"name": "Globex"}]})
+    acme, globex = (i["id"] for i in orgs["items"])
+    crm.call(
+        "create_contacts",
+        {"contacts": [{"firstName": "Old", "lastName": "Timer", "organizationIds": [acme]}]},
+    )
+    made = crm.call(
+        "create_contacts",
+        {
+            "contacts": [
+                {"firstName": "Ada", "lastName": "Lovelace", "organizationIds": [acme, globex]},
+                {"firstName": "Bo", "organizationIds": [acme]},
+            ]
+        },
+    )
+    ada, bo = (i["id"] for i in made["items"])
+    rows = crm.conn.execute(
+        "SELECT entity_id, changes FROM audit_log WHERE event = 'organization.updated' AND operation = ?"
+        " ORDER BY rowid",
+        ("create_contacts",),
+    ).fetchall()
+    by_org = {r[0]: json.loads(r[1]) for r in rows}
+    assert len(rows) == 3  # Acme for Old, then Acme and Globex for this call
+    ada_element = {"id": ada, "firstName": "Ada", "lastName": "Lovelace"}
+    assert by_org[globex] == {"contacts": {"previous": [], "current": [ada_element]}}
+    assert by_org[acme] == {
+        "contacts": {"previous": [], "current": [ada_element, {"id": bo, "firstName": "Bo", "lastName": ""}]}
+    }
+    record = crm.call("get_entities", {"items": [{"entity": "organization", "id": acme}]})["items"][0][
+        "record"
+    ]
+    assert sorted(c["firstName"] for c in record["contacts"]) == ["Ada", "Bo", "Old"]

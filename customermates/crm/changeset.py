@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
+from functools import partial
 from typing import Any
 
 from customermates.call import Call
@@ -30,6 +31,7 @@ from customermates.crm.link_rows import LinkChanges
 from customermates.crm.loading import display_name_of, load_company_records
 from customermates.crm.model import RELATIONS, refresh_search
 from customermates.record_diff import diff
+from customermates.store.database import at_group_end
 from customermates.webhooks.outbox import subscribers
 
 Key = tuple[str, str]  # (entity type, id)
@@ -109,11 +111,15 @@ class Changeset:
                 out[(entity, record_id)] = dto
         return out
 
-    def _load_elements(self) -> dict[Key, dict[str, Any]]:
-        """{relation name: watched elements} of the records compared through their links."""
+    def _load_elements(self, before: bool = False) -> dict[Key, dict[str, Any]]:
+        """{relation name: watched elements} of the records compared through their links.
+
+        `before`: as they are before the call writes. Records this call creates have no links yet, so
+        elements pointing only at them need no query (an organization gaining 100 new contacts)."""
         out: dict[Key, dict[str, Any]] = {}
         # Elements of records whose own fields this call changes may change too, wherever they appear.
         changing = by_entity(k for k, kind in self.order.items() if kind == "deleted" or k in self.whole)
+        new = {k for k, kind in self.order.items() if kind == "created"} if before else set()
         for entity, ids in self._by_links().items():
             parts: dict[str, dict[str, Any]] = {i: {} for i in ids}
             for rel in RELATIONS[entity]:
@@ -122,6 +128,8 @@ class Changeset:
                     continue
                 for record_id in ids:
                     parts[record_id][rel.name] = []
+                if all((rel.other, other) in new for other in watched):
+                    continue
                 for owner, element in link_rows.elements(
                     self.call.conn, self.call.company_id, rel, ids, watched
                 ):
@@ -146,7 +154,7 @@ class Changeset:
         self.before = self._load(
             [k for k, kind in self.order.items() if kind == "deleted" or k in self.whole]
         )
-        self.before.update(self._load_elements())
+        self.before.update(self._load_elements(before=True))
 
     def names(self, entity: str) -> dict[str, str]:
         """Display names of the wholly loaded records of one type, by id (for messages)."""
@@ -207,9 +215,27 @@ class Changeset:
                 event.record = whole[key]
 
     def _refresh_search(self) -> None:
+        """Search rows of the records created and of those whose searched fields changed: written
+        now, or, in a group of write calls, once for the whole group (`at_group_end`)."""
         created = {k for k, kind in self.order.items() if kind == "created"}
         stale = {k for k, change in self.changed.items() if SEARCH_KEYS[k[0]] & change.keys()}
-        for entity, ids in by_entity(created).items():
-            refresh_search(self.call.conn, entity, ids, new=True)
-        for entity, ids in by_entity(stale - created).items():
-            refresh_search(self.call.conn, entity, ids)
+        rows: dict[str, list[tuple[str, bool]]] = defaultdict(list)
+        for entity, record_id in created:
+            rows[entity].append((record_id, True))
+        for entity, record_id in stale - created:
+            rows[entity].append((record_id, False))
+        for entity, pairs in rows.items():
+            at_group_end(self.call.conn, ("search rows", entity), _SEARCH_WRITERS[entity], pairs)
+
+
+def _write_search(entity: str, conn, pairs: list[tuple[str, bool]]) -> None:
+    """Search rows of `entity` records from (id, created) pairs, maybe of several calls in order.
+
+    A record created by any of those calls has no rows yet, even if a later call changed it: its
+    rows are written once, from what the tables hold now; a record deleted since writes none."""
+    created = {record_id for record_id, new in pairs if new}
+    refresh_search(conn, entity, list(created), new=True)
+    refresh_search(conn, entity, list({r for r, new in pairs if not new} - created))
+
+
+_SEARCH_WRITERS = {entity: partial(_write_search, entity) for entity in SEARCH_KEYS}

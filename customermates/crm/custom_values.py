@@ -336,15 +336,20 @@ def _shown(columns: list[Column], upserts: list[tuple]) -> dict[str, list[dict[s
     stored: dict[str, dict[str, str]] = {}
     for record_id, column_id, _, value, _, _ in upserts:
         stored.setdefault(record_id, {})[column_id] = value
+    labels = {c.id: {o.value: o.label for o in c.options} for c in columns}
     out: dict[str, list[dict[str, Any]]] = {}
     for record_id, values in stored.items():
-        shown = out[record_id] = []
-        for column in columns:  # ordered by label, then id, like `load`
-            if column.id not in values:
-                continue
-            value = values[column.id]
-            option = next((o.label for o in column.options if o.value == value), None)
-            shown.append(_element(column.id, column.label, column.type, value, option))
+        out[record_id] = [
+            _element(
+                column.id,
+                column.label,
+                column.type,
+                values[column.id],
+                labels[column.id].get(values[column.id]),
+            )
+            for column in columns  # ordered by label, then id, like `load`
+            if column.id in values
+        ]
     return out
 
 
@@ -359,17 +364,25 @@ def _element(column_id: str, label: str, kind: str, value: str, option: str | No
 # ---- reading --------------------------------------------------------------------------------------
 
 
+_LOAD = (
+    "SELECT v.record_id, c.id, c.label, c.type, v.value, o.label FROM {}"
+    " CROSS JOIN custom_column c ON c.id = v.column_id"
+    " LEFT JOIN custom_option o ON c.type = 'singleSelect' AND o.id = v.value"
+    " {}ORDER BY v.record_id, c.label_key, c.id"
+)
+# Several records: their ids as one JSON array; one record (get_entities' usual call): `= ?` on the
+# key, without a json_each table.
+_LOAD_MANY = _LOAD.format("json_each(?) j CROSS JOIN custom_value v ON v.record_id = j.value", "")
+_LOAD_ONE = _LOAD.format("custom_value v", "WHERE v.record_id = ? ")
+
+
 def load(conn: sqlite3.Connection, entity: str, ids: list[str]) -> dict[str, list[dict[str, Any]]]:
     """Output-shaped values per record id, each record's ordered by column label then column id."""
     out: dict[str, list[dict[str, Any]]] = {}
-    rows = conn.execute(
-        "SELECT v.record_id, c.id, c.label, c.type, v.value, o.label FROM json_each(?) j"
-        " CROSS JOIN custom_value v ON v.record_id = j.value"
-        " CROSS JOIN custom_column c ON c.id = v.column_id"
-        " LEFT JOIN custom_option o ON c.type = 'singleSelect' AND o.id = v.value"
-        " ORDER BY v.record_id, c.label_key, c.id",
-        (msgspec.json.encode(ids).decode(),),
-    )
+    if len(ids) == 1:
+        rows = conn.execute(_LOAD_ONE, (ids[0],))
+    else:
+        rows = conn.execute(_LOAD_MANY, (msgspec.json.encode(ids).decode(),))
     for record_id, column_id, label, kind, value, option in rows:
         out.setdefault(record_id, []).append(_element(column_id, label, kind, value, option))
     return out

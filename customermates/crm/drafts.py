@@ -60,23 +60,24 @@ _VALUE_FIELDS = {
 _LINK_FIELDS = {e: tuple((rel, relation_field(rel)) for rel in RELATIONS[e]) for e in RELATIONS}
 
 
-def draft(entity: str, item: msgspec.Struct, path: str, record_id: str) -> Draft:
-    d = Draft(path, record_id)
+def draft(entity: str, item: msgspec.Struct, path: str, record_id: str, created: bool = False) -> Draft:
+    """`created`: an item of a create, where an empty relation array links nothing and is left out."""
+    values = {}
     for name, normalize in _VALUE_FIELDS[entity]:
         value = getattr(item, name)
         if value is not UNSET:
-            d.values[name] = value if normalize is None else normalize(value)
+            values[name] = value if normalize is None else normalize(value)
+    links = {}
     for rel, name in _LINK_FIELDS[entity]:
         given = getattr(item, name)
-        if given is UNSET:
+        if given is UNSET or (created and not given):
             continue
         if name == "services":
-            d.links[rel] = [(s.serviceId, to_units(s.quantity)) for s in given]
+            links[rel] = [(s.serviceId, to_units(s.quantity)) for s in given]
         else:
-            d.links[rel] = [(i, link_rows.ONE) for i in given]
+            links[rel] = [(i, link_rows.ONE) for i in given]
     custom = getattr(item, "customFieldValues", UNSET)
-    d.custom = None if custom is UNSET else custom
-    return d
+    return Draft(path, record_id, values, links, None if custom is UNSET else custom)
 
 
 # ---- checks -----------------------------------------------------------------------------------------

@@ -244,10 +244,10 @@ _COMPARE: dict[str, Callable[[str, Any], Sql]] = {
 }
 
 
-def ordered_sql(field: Field, op: str, value: Any, scope: Scope) -> Sql:
+def ordered_sql(field: Field, op: str, value: Any, scope: Scope, alias: str = "e") -> Sql:
     if op == "inLastDays":
         value, op = days_window(value, scope.now), "equals"
-    return _COMPARE[op](f"e.{field.column}", value)
+    return _COMPARE[op](f"{alias}.{field.column}", value)
 
 
 def _marks(values: list) -> str:
@@ -288,6 +288,21 @@ def relation_source(field: Field, op: str, value: Any, scope: Scope) -> Lead | N
         return None
     sql = f"SELECT DISTINCT {rel.own_col} AS id FROM {rel.table} WHERE {rel.other_col} IN ({_marks(value)})"
     return Lead(sql, list(value), "id", True)
+
+
+def assigned_source(
+    entity: str, users: list[str], created: list[tuple[Field, str, Any]], scope: Scope
+) -> Lead:
+    """Records assigned to `users` and created inside every `created` rule: one range of the user links
+    kept by creation time (schemas/0013_user_links_by_created.sql), so only the matches are read."""
+    where, params = [f"a.right_id IN ({_marks(users)})"], list(users)
+    for field, op, value in created:
+        sql, rule_params = ordered_sql(field, op, value, scope, "a")
+        where.append(sql)
+        params += rule_params
+    distinct = "DISTINCT " if len(users) > 1 else ""  # one user: each record once already
+    sql = f"SELECT {distinct}a.left_id AS id FROM {entity}_user_created a WHERE {' AND '.join(where)}"
+    return Lead(sql, params, "id", True)
 
 
 def _visible_end(rel: Relation, principal: Principal) -> Sql:

@@ -1,7 +1,7 @@
 """Link rows planned and applied set-wise, and the deal totals that depend on them (docs/data-model.md).
 
 A call first plans every link it will add, remove or re-quantify (`LinkChanges`), so the records on
-both ends are known before anything is written; then `apply` runs one executemany per table and verb.
+both ends are known before anything is written; then `apply` writes them, one statement per table and verb (an insert: `rows.insert_rows`).
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from typing import Any
 from customermates.crm.loading import QUANTITY, TABLE, relation_columns
 from customermates.crm.model import PLURAL, SCALE, Relation
 from customermates.errors import Issue, ToolError
+from customermates.store.rows import insert_rows
 
 DEAL_SERVICE = "link_deal_service"
 ONE = SCALE  # quantity 1 in units
@@ -70,14 +71,15 @@ class LinkChanges:
     def apply(self, conn: sqlite3.Connection) -> None:
         for table, pairs in self.removed.items():
             conn.executemany(f"DELETE FROM {table} WHERE left_id = ? AND right_id = ?", pairs)
-        for table, rows in self.added.items():
+        for table, rows in self.added.items():  # one statement a table: each link table has a trigger
             if table == DEAL_SERVICE:
-                conn.executemany(
-                    f"INSERT INTO {table} (left_id, right_id, quantity) VALUES (?, ?, ?)",
+                insert_rows(
+                    conn,
+                    f"INSERT INTO {table} (left_id, right_id, quantity)",
                     [(left, right, q) for (left, right), q in rows.items()],
                 )
             else:
-                conn.executemany(f"INSERT INTO {table} (left_id, right_id) VALUES (?, ?)", list(rows))
+                insert_rows(conn, f"INSERT INTO {table} (left_id, right_id)", list(rows))
         for table, rows in self.requantified.items():
             conn.executemany(
                 f"UPDATE {table} SET quantity = ? WHERE left_id = ? AND right_id = ?",

@@ -484,7 +484,8 @@ class Plan:
     sort: SortDescriptor
     page: int
     page_size: int
-    led: bool = False  # a narrow id set leads: every match is sorted anyway, so the page counts them too
+    led: bool = False  # a narrow id set leads: every match is sorted anyway, so the page picks `seq`s
+    windowed: bool = False  # a led page also counts its matches (the lead holds many non-matches)
     custom_sort: str | None = None  # a custom column id sorted through its index (`fetch_custom`)
     count: tuple[str, list[Any]] | None = None  # a cheaper exact count (custom-value rules, no rule at all)
     ranked: Ranked | None = None  # a search whose every match is the caller's: ranked by `fetch_ranked`
@@ -494,11 +495,15 @@ class Plan:
         return (self.page - 1) * self.page_size
 
     def page_sql(self) -> tuple[str, list[Any]]:
-        # Over a led query the window count is nearly free (all matches are sorted already) and
-        # saves a second pass over the index; over an index-ordered page it would read every row.
+        # A windowed page counts its matches as it sorts them: that saves a second pass over a lead
+        # holding many candidates that do not match; over an index-ordered page it would read every
+        # row, and over a lead of only matches a second pass costs less than the window
+        # (docs/query-language.md, "Totals").
         # A led page picks `seq`s, not names: every match is read and sorted, so it reads only what
         # an index covers (contact_id_scope) and `names_sql` names the page's rows afterwards.
-        picked = "e.seq, e.id, count(*) OVER ()" if self.led else f"e.id, {NAME_SQL[self.entity]}"
+        picked = f"e.id, {NAME_SQL[self.entity]}"
+        if self.led:
+            picked = "e.seq, e.id, count(*) OVER ()" if self.windowed else "e.seq, e.id"
         sql = f"SELECT {picked} FROM {self.source} WHERE {self.where} ORDER BY {self.order} LIMIT ? OFFSET ?"
         return sql, [*self.params, *self.order_params, self.page_size, self.offset]
 
@@ -618,31 +623,41 @@ def _live_count(principal: Principal, entity: str, checked: Checked) -> tuple[st
 
 def _lead(
     principal: Principal, entity: str, checked: Checked, ctx: fl.Scope, sizes: dict[int, int] | None = None
-) -> tuple[str, list[Any], Rule | None]:
+) -> tuple[str, list[Any], Rule | None, bool]:
     """The FROM clause: the narrowest candidate set leads when there is one.
 
     In order: the search match, a rule with an index of its own (a relation `in`, an email), the
     records assigned to a `readOwn` caller. CROSS JOIN pins the join order, so SQLite walks those few
     candidates and looks each record up, instead of walking the company's whole index and probing
-    the set for every record (it would, lacking statistics).
+    the set for every record (it would, lacking statistics). Assigned records with createdAt rules
+    come as one range of the links kept by creation time (`fl.assigned_source`).
+    The last element: the lead yields nearly only matches, so the page query should not count them
+    too (a window over every match costs more than a second pass over so few; `Plan.windowed`).
     """
     if checked.terms.tokens:
         # No span: the page filters the company anyway, and a rowid range slows FTS5's prefix lists.
         match, params = match_sql(entity, checked.terms, checked.reach)
-        return f"({match}) m CROSS JOIN {entity} e ON e.seq = m.seq", params, None
+        return f"({match}) m CROSS JOIN {entity} e ON e.seq = m.seq", params, None, False
     few = {i: n for i, n in (sizes or {}).items() if n <= LEAD_MAX}
     if few:
         rule, lead, params = _custom_lead(checked, few, ctx)
-        return f"{lead} d CROSS JOIN {entity} e ON e.id = d.id", params, rule
+        return f"{lead} d CROSS JOIN {entity} e ON e.id = d.id", params, rule, False
+    created = [(r.field, r.op, r.value) for r in checked.rules if r.field.name == "createdAt"]
     for rule in checked.rules:
         indexed = rule.field.kind.source(rule.field, rule.op, rule.value, ctx)
         if indexed is not None:
+            assigned = created and rule.field.relation is not None and rule.field.relation.other == "user"
+            if assigned:
+                indexed = fl.assigned_source(entity, rule.value, created, ctx)
             join = f"({indexed.sql}) d CROSS JOIN {entity} e ON e.{indexed.column} = d.{indexed.column}"
-            return join, indexed.params, rule if indexed.exact else None
+            return join, indexed.params, rule if indexed.exact else None, bool(assigned)
     if not principal.reads_all(PLURAL[entity]):
-        own = f"(SELECT left_id AS id FROM link_{entity}_user WHERE right_id = ?) d"
-        return f"{own} CROSS JOIN {entity} e ON e.id = d.id", [principal.user_id], None
-    return f"{entity} e", [], None
+        if created:
+            own = fl.assigned_source(entity, [principal.user_id], created, ctx)
+            return f"({own.sql}) d CROSS JOIN {entity} e ON e.id = d.id", own.params, None, True
+        own_sql = f"(SELECT left_id AS id FROM link_{entity}_user WHERE right_id = ?) d"
+        return f"{own_sql} CROSS JOIN {entity} e ON e.id = d.id", [principal.user_id], None, False
+    return f"{entity} e", [], None, False
 
 
 def build(
@@ -650,7 +665,7 @@ def build(
 ) -> Plan:
     """`sizes`: matches per narrowing custom rule (`custom_sizes`), so the narrowest can lead or count."""
     ctx = fl.Scope(principal, now)
-    source, params, covered = _lead(principal, query.entity, checked, ctx, sizes)
+    source, params, covered, exact = _lead(principal, query.entity, checked, ctx, sizes)
     led = source != f"{query.entity} e"
     custom = checked.order.name if checked.order is not None and checked.order.custom else None
     if custom and led:  # few candidates: join their values and sort them
@@ -668,7 +683,7 @@ def build(
     searched = (f"SELECT count(*) FROM ({ranked.match})", ranked.params) if ranked else None
     return Plan(
         query.entity, source, " AND ".join(where), order, params, order_params, checked.sort,
-        query.page, query.page_size, led=led, custom_sort=None if led else custom,
+        query.page, query.page_size, led=led, windowed=led and not exact, custom_sort=None if led else custom,
         count=_custom_count(principal, query.entity, checked, sizes or {}, ctx)
         or _live_count(principal, query.entity, checked) or searched,
         ranked=ranked if checked.order is None and not checked.reach else None,
@@ -871,7 +886,7 @@ def fetch(conn: sqlite3.Connection, plan: Plan) -> Result:
         items = [EntityRef(row[1], names[row[0]]) for row in rows]
     else:
         items = [EntityRef(row[0], row[1]) for row in rows]
-    if rows and plan.led:
+    if rows and plan.windowed:
         total = rows[0][2]
     elif 0 < len(items) < plan.page_size or (not items and plan.page == 1):
         total = plan.offset + len(items)

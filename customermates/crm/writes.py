@@ -68,9 +68,7 @@ def _row(entity: str, values: dict[str, Any]) -> dict[str, Any]:
 
 def create(call: Call, entity: str, items: list[msgspec.Struct]) -> Mutation:
     plural = PLURAL[entity]
-    drafts = [draft(entity, item, f"$.{plural}[{i}]", new_id()) for i, item in enumerate(items)]
-    for d in drafts:  # an empty relation array links nothing to a new record
-        d.links = {rel: given for rel, given in d.links.items() if given}
+    drafts = [draft(entity, item, f"$.{plural}[{i}]", new_id(), True) for i, item in enumerate(items)]
     issues = input_issues(call, entity, drafts, update=False)
     if issues:
         raise invalid(issues, plural)

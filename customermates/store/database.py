@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import sqlite3
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Hashable
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -130,6 +130,29 @@ def in_transaction(conn: sqlite3.Connection, fn: Callable[..., T], *args: Any, w
     return result
 
 
+class WriterConnection(sqlite3.Connection):
+    """The writer's connection; while a group runs, the work its calls leave to the group's end."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.later: dict[Hashable, tuple[Callable[..., None], list]] | None = None  # None: no group
+
+
+def at_group_end(conn: sqlite3.Connection, key: Hashable, fn: Callable[..., None], items: list) -> None:
+    """`fn(conn, items)` now; or, inside a call of a group, once before the group's COMMIT, with the
+    items of every call of the group that kept its writes (under the same `key`) in call order.
+
+    For work whose cost is per statement more than per item, and whose result no later call of the
+    group reads: the search rows of the records a call changed (an FTS5 table writes a new segment
+    each time a statement ends; one for the group, not one a call: docs/benchmarks.md, "Group commit").
+    """
+    later = getattr(conn, "later", None)
+    if later is None:
+        fn(conn, items)
+    else:
+        later.setdefault(key, (fn, []))[1].extend(items)
+
+
 # Calls one group may take: enough to share a COMMIT among a burst, few enough that the first caller
 # of a group does not wait long behind the others' work.
 GROUP_MAX = 32
@@ -188,20 +211,33 @@ def run_group(conn: sqlite3.Connection, jobs: list[_Job], tally: Counter) -> Non
 
 
 def _group_transaction(conn: sqlite3.Connection, jobs: list[_Job]) -> None:
+    writer = conn if isinstance(conn, WriterConnection) else None
+    kept: dict[Hashable, tuple[Callable[..., None], list]] = {}  # `at_group_end` work of calls that kept
     conn.execute("BEGIN IMMEDIATE")
-    for job in jobs:
-        conn.execute("SAVEPOINT call")
-        try:
-            job.result, job.error = job.fn(conn, *job.args), None
-        except BaseException as exc:
-            job.result, job.error = None, exc
-            if not conn.in_transaction:  # e.g. SQLITE_FULL or an interrupt ended the whole transaction
-                raise _GroupBroken from exc
+    try:
+        for job in jobs:
+            conn.execute("SAVEPOINT call")
+            if writer is not None:
+                writer.later = {}
             try:
-                conn.execute("ROLLBACK TO call")
-            except sqlite3.Error as broken:
-                raise _GroupBroken from broken
-        conn.execute("RELEASE call")
+                job.result, job.error = job.fn(conn, *job.args), None
+            except BaseException as exc:
+                job.result, job.error = None, exc
+                if not conn.in_transaction:  # e.g. SQLITE_FULL or an interrupt ended the whole transaction
+                    raise _GroupBroken from exc
+                try:
+                    conn.execute("ROLLBACK TO call")
+                except sqlite3.Error as broken:
+                    raise _GroupBroken from broken
+            conn.execute("RELEASE call")
+            if writer is not None and writer.later and job.error is None:
+                for key, (fn, items) in writer.later.items():
+                    kept.setdefault(key, (fn, []))[1].extend(items)
+    finally:
+        if writer is not None:
+            writer.later = None
+    for fn, items in kept.values():
+        fn(conn, items)
     conn.execute("COMMIT")
 
 
@@ -234,7 +270,7 @@ class Database:
                 await conn._execute(setup, conn._conn)
             return conn
 
-        writer = await opened(sqlite3.Connection, configure, configure_writer)
+        writer = await opened(WriterConnection, configure, configure_writer)
         return cls(path, writer, [await opened(ReadConnection, configure) for _ in range(readers)])
 
     async def write(self, fn: Callable[..., T], *args: Any) -> T:
