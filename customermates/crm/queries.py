@@ -768,7 +768,7 @@ WALK_MAX = 40_000  # ... and never more than this
 SAMPLE = 64
 
 
-def fetch_ranked(conn: sqlite3.Connection, plan: Plan) -> Result:
+def fetch_ranked(conn: sqlite3.Connection, plan: Plan, ranked: Ranked) -> Result:
     """A page by relevance (tier, name_key, id) and the total, from one read of the matches.
 
     Tiers 0 and 1 (the name equals or starts with the phrase) are one range of the company's name
@@ -777,7 +777,6 @@ def fetch_ranked(conn: sqlite3.Connection, plan: Plan) -> Result:
     page's tier-2 matches reads fewer entries than WALK_GAIN times the matches, it is walked
     (`_walk`); otherwise, or when the walk proves nothing, every match is looked up and sorted.
     """
-    ranked = plan.ranked
     # One JSON array of the seqs, built by SQLite: the set every later statement probes.
     read = f"SELECT count(*), json_group_array(seq) FROM ({ranked.match})"
     total, seqs = conn.execute(read, ranked.params).fetchone()
@@ -879,7 +878,7 @@ def _walk(
 def fetch(conn: sqlite3.Connection, plan: Plan) -> Result:
     """One page and the exact total; the count is skipped when the page itself proves the total."""
     if plan.ranked is not None:
-        return fetch_ranked(conn, plan)
+        return fetch_ranked(conn, plan, plan.ranked)
     rows = fetch_custom(conn, plan) if plan.custom_sort else conn.execute(*plan.page_sql()).fetchall()
     if plan.led:
         names = {r[0]: r[1] for r in conn.execute(*plan.names_sql([row[0] for row in rows]))} if rows else {}
