@@ -37,6 +37,7 @@ from customermates.crm.model import SEQ_MASK, display_name, last_key, name_key, 
 from customermates.ids import iso  # noqa: E402
 from customermates.store import accounts as acc  # noqa: E402
 from customermates.store import connect  # noqa: E402
+from customermates.store.database import configure_writer  # noqa: E402
 
 DATASET_VERSION = 2
 NOW = datetime(2026, 1, 15, 12, 0, tzinfo=UTC)  # the data set's "today"; queries run at this moment
@@ -439,6 +440,7 @@ def _writes(path: Path, principal: Principal, batches: int = 30) -> None:
 
     with tempfile.TemporaryDirectory() as tmp:
         copy = connect(Path(tmp) / "writes.db")
+        configure_writer(copy)  # the server's writer settings, so W1/W2 time the path it runs
         source = connect(path)
         source.backup(copy)
         source.close()
