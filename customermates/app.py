@@ -102,12 +102,7 @@ class Gate:
         request_id = given if REQUEST_ID.match(given) else new_id()
         scope.setdefault("state", {})["request_id"] = request_id
         stamp = (b"x-request-id", request_id.encode())
-
-        async def send_with_id(message):
-            if message["type"] == "http.response.start":
-                message = stamped(message, stamp)
-            await send(message)
-
+        send_with_id = stamping(send, stamp)
         refused = cls.refused_origin(scope, headers)
         if refused is not None:
             return await refused(scope, receive, send_with_id)
@@ -146,13 +141,7 @@ class Gate:
                 if principal is None:
                     state.limits.failed((scope.get("client") or ("", 0))[0])
                     replaced = True
-
-                    async def send_with_id(message):
-                        await send(
-                            stamped(message, stamp) if message["type"] == "http.response.start" else message
-                        )
-
-                    return await unauthorized(scope, caller.credential)(scope, receive, send_with_id)
+                    return await unauthorized(scope, caller.credential)(scope, receive, stamping(send, stamp))
                 state.last_used.touch(principal.credential_id)
                 message = stamped(message, stamp)
             elif replaced:
@@ -200,6 +189,15 @@ class AppState(State):
 
 
 NO_STORE = (b"cache-control", b"no-store")
+
+
+def stamping(send, stamp: tuple[bytes, bytes]):
+    """`send` with the Gate's headers added to the response start (`stamped`)."""
+
+    async def send_stamped(message):
+        await send(stamped(message, stamp) if message["type"] == "http.response.start" else message)
+
+    return send_stamped
 
 
 def stamped(start: dict, stamp: tuple[bytes, bytes]) -> dict:
