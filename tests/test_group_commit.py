@@ -345,3 +345,58 @@ async def test_work_left_to_the_group_end_runs_once_with_the_items_of_the_calls_
     # one batch of 2 for the lone call; one batch of 4 for the group, without the refused call's items
     assert _children(path) == [1002, 7, 107, 1004, 1, 101, 3, 103]
     assert db.group_sizes == {1: 1, 4: 1}
+
+
+def _search_create_then_fail(conn: sqlite3.Connection, principal, widget: dict) -> None:
+    """Reads through the search index (writing the group's earlier search rows), writes, is refused."""
+    _tool(conn, principal, "create_widget", widget | {"name": "Refused"})
+    _create_then_fail(conn, principal, "Vanishwell")
+
+
+@pytest.mark.anyio
+async def test_a_later_call_of_a_group_finds_by_search_what_an_earlier_one_created(tmp_path):
+    """Search rows left to the group's end are written before a later call of the group reads them:
+    a widget counting contacts by an address fragment (read through the search index) counts the
+    contacts an earlier call of its group created, as it would one call later; a call that read (so
+    wrote those rows) and was then refused takes its own writes back, not the earlier calls' rows."""
+    path = tmp_path / "crm.db"
+    crm = open_crm(path)
+    admin = crm.admin
+    crm.call("create_contacts", {"contacts": [{"firstName": "Before", "emails": ["b@tidewater.example"]}]})
+    people = [{"firstName": f"Pelagia{k}", "emails": [f"p{k}@tidewater.example"]} for k in range(3)]
+    widget = {
+        "name": "Tidewater",
+        "displayType": "verticalBarChart",
+        "entityType": "contact",
+        "aggregationType": "count",
+        "groupByType": "none",
+        "entityFilters": [{"field": "emails", "operator": "contains", "value": "tidewater"}],
+    }
+    db = await Database.open(path, readers=1)
+    try:
+        results = await gather(
+            db,
+            [
+                (_slow_first,),
+                (_tool, admin, "create_contacts", {"contacts": people}),
+                (_tool, admin, "create_widget", widget),
+                (
+                    _tool,
+                    admin,
+                    "create_contacts",
+                    {"contacts": [{"firstName": "Late", "emails": ["l@tidewater.example"]}]},
+                ),
+                (_search_create_then_fail, admin, widget),
+                (_tool, admin, "create_widget", widget | {"name": "After a refused call"}),
+            ],
+        )
+    finally:
+        await db.close()
+    assert db.group_sizes == {6: 1}
+    assert isinstance(results[4], ValueError)
+    assert results[2]["item"]["data"] == [{"key": "__total__", "label": "Total", "value": 4}]
+    assert results[5]["item"]["data"] == [{"key": "__total__", "label": "Total", "value": 5}]
+    assert crm.call("search_all_entities", {"searchTerm": "Late"})["results"][0]["items"]
+    assert crm.call("search_all_entities", {"searchTerm": "Vanishwell"})["results"][0]["items"] == []
+    for table in ("contact_trigram", "contact_words"):
+        assert crm.conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0] == 5

@@ -39,6 +39,7 @@ from customermates.crm.search import MAX_TOKENS, Span, Terms, match_sql, reachin
 from customermates.errors import Issue, invalid, not_found
 from customermates.nearest import closest
 from customermates.shapes import total_pages
+from customermates.store.database import run_deferred
 
 if TYPE_CHECKING:
     import sqlite3
@@ -708,6 +709,7 @@ def plan_query(
     paths: Paths = TOOL_PATHS,
 ) -> Plan:
     """Check, resolve and build; raises `invalid_input` or `not_found` before any record is read."""
+    run_deferred(conn)  # a call of a write group reads the search rows its group's earlier calls left
     checked = check(principal, query, paths, load_columns(conn, principal.company_id, query.entity), stored)
     rules = resolve(conn, principal, checked.rules, paths, stored)
     span = search_span(conn, principal.company_id) if checked.terms.tokens else None

@@ -130,27 +130,63 @@ def in_transaction(conn: sqlite3.Connection, fn: Callable[..., T], *args: Any, w
     return result
 
 
+Work = dict[Hashable, tuple[Callable[..., None], list]]  # `at_group_end` work: key -> (fn, items)
+
+
 class WriterConnection(sqlite3.Connection):
     """The writer's connection; while a group runs, the work its calls leave to the group's end."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.later: dict[Hashable, tuple[Callable[..., None], list]] | None = None  # None: no group
+        self.later: Work | None = None  # the running call's work; None: no group
+        self.pending: Work = {}  # the work of the group's earlier calls that kept their writes
+        self.ran: Work = {}  # pending work `run_deferred` ran inside the running call
 
 
 def at_group_end(conn: sqlite3.Connection, key: Hashable, fn: Callable[..., None], items: list) -> None:
     """`fn(conn, items)` now; or, inside a call of a group, once before the group's COMMIT, with the
     items of every call of the group that kept its writes (under the same `key`) in call order.
 
-    For work whose cost is per statement more than per item, and whose result no later call of the
-    group reads: the search rows of the records a call changed (an FTS5 table writes a new segment
-    each time a statement ends; one for the group, not one a call: docs/benchmarks.md, "Group commit").
+    For work whose cost is per statement more than per item: the search rows of the records a call
+    changed (an FTS5 table writes a new segment each time a statement ends; one for the group, not
+    one a call: docs/benchmarks.md, "Group commit"). Whatever reads what such work writes calls
+    `run_deferred` first.
     """
     later = getattr(conn, "later", None)
     if later is None:
         fn(conn, items)
     else:
         later.setdefault(key, (fn, []))[1].extend(items)
+
+
+def run_deferred(conn: sqlite3.Connection) -> None:
+    """Run now the work left to the group's end, before the running call reads what it writes (a
+    search): the earlier calls' work and this call's own. The earlier calls' work is kept aside, to
+    run again should this call be rolled back; this call's own is undone with it, as it should be."""
+    if not isinstance(conn, WriterConnection) or conn.later is None:
+        return
+    if not conn.pending and not conn.later:
+        return
+    _merge(conn.ran, conn.pending)
+    for fn, items in _merge(conn.pending, conn.later).values():
+        fn(conn, items)
+    conn.pending, conn.later = {}, {}
+
+
+def _merge(into: Work, work: Work) -> Work:
+    for key, (fn, items) in work.items():
+        into.setdefault(key, (fn, []))[1].extend(items)
+    return into
+
+
+def _call_ended(writer: WriterConnection, kept: bool) -> None:
+    """A call of the group released (`kept`) or rolled back: its work joins the group's, or the
+    earlier calls' work it ran (`run_deferred`) is pending again."""
+    if kept:
+        _merge(writer.pending, writer.later or {})
+    else:
+        writer.pending = _merge(writer.ran, writer.pending)
+    writer.later, writer.ran = {}, {}
 
 
 # Calls one group may take: enough to share a COMMIT among a burst, few enough that the first caller
@@ -212,13 +248,12 @@ def run_group(conn: sqlite3.Connection, jobs: list[_Job], tally: Counter) -> Non
 
 def _group_transaction(conn: sqlite3.Connection, jobs: list[_Job]) -> None:
     writer = conn if isinstance(conn, WriterConnection) else None
-    kept: dict[Hashable, tuple[Callable[..., None], list]] = {}  # `at_group_end` work of calls that kept
     conn.execute("BEGIN IMMEDIATE")
     try:
+        if writer is not None:
+            writer.later, writer.pending, writer.ran = {}, {}, {}
         for job in jobs:
             conn.execute("SAVEPOINT call")
-            if writer is not None:
-                writer.later = {}
             try:
                 job.result, job.error = job.fn(conn, *job.args), None
             except BaseException as exc:
@@ -230,14 +265,12 @@ def _group_transaction(conn: sqlite3.Connection, jobs: list[_Job]) -> None:
                 except sqlite3.Error as broken:
                     raise _GroupBroken from broken
             conn.execute("RELEASE call")
-            if writer is not None and writer.later and job.error is None:
-                for key, (fn, items) in writer.later.items():
-                    kept.setdefault(key, (fn, []))[1].extend(items)
+            if writer is not None:
+                _call_ended(writer, job.error is None)
+        run_deferred(conn)
     finally:
         if writer is not None:
-            writer.later = None
-    for fn, items in kept.values():
-        fn(conn, items)
+            writer.later, writer.pending, writer.ran = None, {}, {}
     conn.execute("COMMIT")
 
 
