@@ -33,7 +33,7 @@ from bench_data import building, schema_digest, two_companies  # noqa: E402
 from customermates.auth import Principal, authenticate  # noqa: E402
 from customermates.catalog import REGISTRY  # noqa: E402
 from customermates.crm import queries as q  # noqa: E402
-from customermates.crm.model import SEQ_MASK, display_name, last_key, name_key, search_insert_sql  # noqa: E402
+from customermates.crm.model import SEARCH_SEQ, display_name, last_key, name_key, search_insert_sql  # noqa: E402
 from customermates.ids import iso  # noqa: E402
 from customermates.store import accounts as acc  # noqa: E402
 from customermates.store import connect  # noqa: E402
@@ -282,7 +282,7 @@ def _pick_token(conn: sqlite3.Connection, company_id: str, share: float, size: i
     ).fetchall()
     pieces = {n[0][i : i + size].lower() for n in names for i in range(len(n[0]) - size + 1)}
     count = (
-        f"SELECT count(*) FROM (SELECT rowid & {SEQ_MASK} AS seq FROM contact_trigram WHERE contact_trigram MATCH ?) m"
+        f"SELECT count(*) FROM (SELECT {SEARCH_SEQ} AS seq FROM contact_trigram WHERE contact_trigram MATCH ?) m"
         " CROSS JOIN contact e ON e.seq = m.seq WHERE e.company_id = ?"
     )
     found = {

@@ -20,7 +20,7 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Any
 
-from customermates.crm.model import RELATIONS, SCALE, SEQ_MASK, Relation
+from customermates.crm.model import RELATIONS, SCALE, SEARCH_SEQ, Relation
 from customermates.errors import ID_HINT
 from customermates.errors import BadValue as Bad  # short: raised on most lines below
 from customermates.validation import is_uuid, json_type
@@ -339,7 +339,7 @@ def emails_source(field: Field, op: str, value: Any, scope: Scope) -> Lead | Non
         return Lead(sql, [scope.principal.company_id, value], "id", True)
     # Only ASCII fragments: the index folds case its own way, the stored keys by str.casefold().
     if op == "contains" and len(value) >= _SUBSTRING and value.isascii():
-        sql = f"SELECT rowid & {SEQ_MASK} AS seq FROM contact_trigram WHERE contact_trigram MATCH ?"
+        sql = f"SELECT {SEARCH_SEQ} AS seq FROM contact_trigram WHERE contact_trigram MATCH ?"
         return Lead(sql, ['{emails}: "' + value.replace('"', '""') + '"'], "seq", False)
     return None
 

@@ -1,7 +1,8 @@
 """Link rows planned and applied set-wise, and the deal totals that depend on them (docs/data-model.md).
 
 A call first plans every link it will add, remove or re-quantify (`LinkChanges`), so the records on
-both ends are known before anything is written; then `apply` writes them, one statement per table and verb (an insert: `rows.insert_rows`).
+both ends are known before anything is written; then `apply` writes them, one statement per table
+and verb (an insert: `rows.insert_rows`).
 """
 
 from __future__ import annotations

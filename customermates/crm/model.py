@@ -208,6 +208,7 @@ SEARCH_TABLES = ("trigram", "words")
 # so a company's rows are one rowid range (`search_span`) and `rowid & SEQ_MASK` is the seq again.
 KEY_SHIFT = 40
 SEQ_MASK = (1 << KEY_SHIFT) - 1
+SEARCH_SEQ = f"rowid & {SEQ_MASK}"  # a search row's record `seq`
 
 
 def search_key_sql(alias: str = "e") -> str:

@@ -618,8 +618,10 @@ def _live_count(principal: Principal, entity: str, checked: Checked) -> tuple[st
     entries."""
     if checked.rules or checked.terms.tokens or not principal.reads_all(PLURAL[entity]):
         return None
-    sql = "SELECT coalesce((SELECT live FROM record_count WHERE company_id = ? AND entity_type = ?), 0)"
-    return sql, [principal.company_id, entity]
+    return LIVE_COUNT, [principal.company_id, entity]
+
+
+LIVE_COUNT = "SELECT coalesce((SELECT live FROM record_count WHERE company_id = ? AND entity_type = ?), 0)"
 
 
 def _lead(
@@ -786,11 +788,8 @@ def fetch_ranked(conn: sqlite3.Connection, plan: Plan, ranked: Ranked) -> Result
     rows = _named_first(conn, plan.entity, ranked, seqs, need) if plan.offset < total else []
     if len(rows) < min(need, total):
         share = _named_share(conn, plan.entity, ranked, seqs, total)
-        size = conn.execute(
-            "SELECT live FROM record_count WHERE company_id = ? AND entity_type = ?",
-            [ranked.company_id, plan.entity],
-        ).fetchone()
-        entries = (need - len(rows)) * (size[0] if size else 0) / (total * share) if share else math.inf
+        size = conn.execute(LIVE_COUNT, [ranked.company_id, plan.entity]).fetchone()[0]
+        entries = (need - len(rows)) * size / (total * share) if share else math.inf
         walked = _walk(conn, plan.entity, ranked, seqs, total, need, rows, entries)
         rows = walked if walked is not None else _joined(conn, plan.entity, ranked, seqs, need)
     page = rows[plan.offset : need]

@@ -26,7 +26,7 @@ from collections.abc import Collection
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from customermates.crm.model import SEARCH_TABLES, SEQ_MASK
+from customermates.crm.model import SEARCH_SEQ, SEARCH_TABLES
 
 if TYPE_CHECKING:
     import sqlite3
@@ -75,7 +75,6 @@ _LINK = "search_contact_organization"  # (organization_seq, contact_seq), kept b
 LINKED = {"contact": ("organization", "", "organization_seq", "contact_seq"),
           "organization": ("contact", "{name}: ", "contact_seq", "organization_seq")}  # fmt: skip
 EXPAND_MAX = 3  # up to this many tokens reaching linked names, the own rows keep one FTS query each
-SEQ = f"rowid & {SEQ_MASK}"  # a search row's record `seq` (model.search_key_sql)
 Span = tuple[int, int]  # the search rowids of one company's records (model.search_span)
 
 
@@ -96,10 +95,10 @@ def _own(entity: str, tokens: Collection[str], span: Span | None = None) -> tupl
             queries[kind] = (f"FROM {entity}_{kind} WHERE {entity}_{kind} MATCH ?", " AND ".join(patterns))
     if len(queries) == 1:
         ((sql, pattern),) = queries.values()
-        return f"SELECT {SEQ} AS seq {sql}{within}", [pattern, *bounds]
+        return f"SELECT {SEARCH_SEQ} AS seq {sql}{within}", [pattern, *bounds]
     # The trigram matches carry the span; a rowid range would only slow the prefix list down.
     (trigram, trigram_pattern), (words, words_pattern) = queries["trigram"], queries["words"]
-    sql = f"SELECT {SEQ} AS seq {words} AND +rowid IN (SELECT rowid {trigram}{within})"
+    sql = f"SELECT {SEARCH_SEQ} AS seq {words} AND +rowid IN (SELECT rowid {trigram}{within})"
     return sql, [words_pattern, trigram_pattern, *bounds]
 
 
@@ -110,7 +109,7 @@ def _via(entity: str, token: str, span: Span | None = None) -> tuple[str, list[o
     kind, pattern = _pattern(token)
     fts = f"{other}_{kind}"
     within, bounds = _in(span, "f.rowid")
-    sql = f"SELECT s.{own_seq} AS seq FROM {fts} f CROSS JOIN {_LINK} s ON s.{other_seq} = f.{SEQ}"
+    sql = f"SELECT s.{own_seq} AS seq FROM {fts} f CROSS JOIN {_LINK} s ON s.{other_seq} = f.{SEARCH_SEQ}"
     return f"{sql} WHERE {fts} MATCH ?{within}", [column + pattern, *bounds]
 
 
@@ -139,7 +138,7 @@ def _linked_check(entity: str, token: str, span: Span | None) -> tuple[str, list
     within, bounds = _in(span)
     sql = (
         f"EXISTS (SELECT 1 FROM {_LINK} x WHERE x.{own_seq} = m.seq"
-        f" AND +x.{other_seq} IN (SELECT {SEQ} FROM {fts} WHERE {fts} MATCH ?{within}))"
+        f" AND +x.{other_seq} IN (SELECT {SEARCH_SEQ} FROM {fts} WHERE {fts} MATCH ?{within}))"
     )
     return sql, [column + pattern, *bounds]
 
