@@ -51,6 +51,40 @@ def test_short_tokens_match_word_starts(crm):
     assert found(crm, "a") == ["Al Bundy", "Alice Stone", "Mary Allen"]
 
 
+@pytest.mark.parametrize("probe_max", [0, 500])  # the rest streamed against the short word's list / probed
+def test_a_long_word_inside_another_word_beside_a_short_one(crm, monkeypatch, probe_max):
+    monkeypatch.setattr("customermates.crm.search.PROBE_MAX", probe_max)
+    people = {
+        "Jan M\u00fcller": [],  # both at word starts
+        "Jan Schm\u00fcller": [],  # "m\u00fclle" inside a word
+        "Jasper Km\u00fcllerova": [],
+        "Anna Schm\u00fcller": ["jakob@x.example"],  # "ja" starts a word of an address
+        "Ute Jagd": ["m\u00fclleimer@x.example"],
+        "Jo M\u00fcller": [],  # no word starting with "ja"
+        "Raja Schm\u00fcller": [],  # "ja" inside a word only
+    }
+    for name, emails in people.items():
+        crm.add("contact", name, emails=emails)
+        crm.company(f"Other {name}", f"{len(emails)}{len(name)}@other.example").add(
+            "contact", name, emails=emails
+        )
+    expected = [
+        "Jan M\u00fcller",
+        "Jan Schm\u00fcller",
+        "Jasper Km\u00fcllerova",
+        "Anna Schm\u00fcller",
+        "Ute Jagd",
+    ]
+    assert found(crm, "Ja M\u00fclle") == expected  # names holding both first, then by name
+    assert crm.call("count_entity", {"entity": "contact", "searchTerm": "ja m\u00fclle"})["total"] == 5
+    by_name = crm.names(
+        {"searchTerm": "ja m\u00fclle", "sortDescriptor": {"field": "name", "direction": "asc"}}
+    )
+    assert by_name == sorted(expected)
+    assert found(crm, "ja m\u00fclle ute") == ["Ute Jagd"]
+    assert found(crm, "m\u00fclle j s") == ["Jan Schm\u00fcller", "Anna Schm\u00fcller"]
+
+
 def test_contacts_are_found_by_emails_and_linked_organizations(crm):
     acme = crm.add("organization", "Analytical Engines")
     crm.add("contact", "Ada Lovelace", organizationIds=[acme], emails=["countess@byron.example"])
@@ -176,11 +210,17 @@ def _random_word(rng: random.Random) -> str:
 
 
 # How crm/queries.py ranks many matches, each way forced: every match looked up (no walk); the name
-# index walked to the end; a walk too short to prove the page (then the lookup decides); the sample
-# of named matches choosing.
+# index walked to the end (the matches probed in Python, or by SQLite); a walk too short to prove the
+# page (then the lookup decides); the sample of named matches choosing.
 RANKINGS = {
     "looked up": {"WALK_GAIN": 0},
-    "walked": {"WALK_GAIN": 10**9, "WALK_MAX": 10**9, "_named_share": lambda *args: 1.0},
+    "walked": {"WALK_GAIN": 10**9, "WALK_MAX": 10**9, "_named_share": lambda *args: 1.0, "SET_IN_PYTHON": 0},
+    "walked, set in SQL": {
+        "WALK_GAIN": 10**9,
+        "WALK_MAX": 10**9,
+        "_named_share": lambda *args: 1.0,
+        "SET_IN_PYTHON": 10**9,
+    },
     "walk cut short": {"WALK_GAIN": 10**9, "WALK_MAX": 7, "_named_share": lambda *args: 1.0},
     "sampled": {"WALK_GAIN": 10**9},
 }

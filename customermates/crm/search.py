@@ -26,7 +26,7 @@ from collections.abc import Collection
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from customermates.crm.model import KEY_SHIFT, SEARCH_SEQ, SEARCH_TABLES
+from customermates.crm.model import KEY_SHIFT, SEARCH_SEQ, SEARCH_TABLES, SEQ_MASK
 
 if TYPE_CHECKING:
     import sqlite3
@@ -96,10 +96,53 @@ def _fts(entity: str, tokens: Collection[str], span: Span | None) -> tuple[str, 
     if len(queries) == 1:
         ((sql, pattern),) = queries.values()
         return f"SELECT {SEARCH_SEQ} AS seq {sql}{within}", [pattern, *bounds]
+    long = [t for t in tokens if len(t) >= SHORT]
+    if all(map(_one_word, long)):
+        return _word_starts(entity, [t for t in tokens if len(t) < SHORT], long, span)
     # The trigram matches carry the span; a rowid range would only slow the prefix list down.
     (trigram, trigram_pattern), (words, words_pattern) = queries["trigram"], queries["words"]
     sql = f"SELECT {SEARCH_SEQ} AS seq {words} AND +rowid IN (SELECT rowid {trigram}{within})"
     return sql, [words_pattern, trigram_pattern, *bounds]
+
+
+def _one_word(token: str) -> bool:
+    """The words index reads `token` as one word, folded as the trigram index folds it: letters and
+    digits of Latin scripts (below U+0250 both indexes and Python class characters alike)."""
+    return all(ord(ch) < 0x250 and ch.isalnum() for ch in token)
+
+
+PROBE_MAX = 500  # rows checked by one FTS5 probe each (~12 µs at 1M) before a prefix list is streamed instead
+
+
+def _word_starts(
+    entity: str, short: list[str], long: list[str], span: Span | None
+) -> tuple[str, list[object]]:
+    """Short and long tokens, every long one a plain word (`_one_word`).
+
+    A record holding each long token at the start of a word is found by the words index alone, one
+    FTS5 query over every token, which intersects its lists itself (seeking in the short tokens'
+    long prefix lists instead of reading them). What is left, `inside` (a long token's trigram
+    matches not holding it at a word start: few, as words are mostly matched from their start), is
+    checked for the short tokens: one probe a row, or, when more than PROBE_MAX, by streaming the
+    short tokens' rows against it. The two parts cannot share a record.
+    """
+    within, bounds = _in(span)
+    words, trigram = f"{entity}_words", f"{entity}_trigram"
+    shorts = " AND ".join(_pattern(t)[1] for t in short)
+    starts = " AND ".join(_quoted(t) + "*" for t in long)
+    sql = (
+        f"WITH inside AS MATERIALIZED (SELECT rowid AS r FROM {trigram} WHERE {trigram} MATCH ?{within}"
+        f" EXCEPT SELECT rowid FROM {words} WHERE {words} MATCH ?{within})"
+        f" SELECT {SEARCH_SEQ} AS seq FROM {words} WHERE {words} MATCH ?{within}"
+        f" UNION ALL SELECT r & {SEQ_MASK} FROM inside WHERE (SELECT count(*) FROM inside) <= {PROBE_MAX}"
+        f" AND EXISTS (SELECT 1 FROM {words} w WHERE {words} MATCH ? AND w.rowid = inside.r)"
+        # A LIMIT, not a WHERE term, skips this part: SQLite starts an FTS5 scan before testing a
+        # term that does not depend on it, and this scan reads the short tokens' whole lists.
+        f" UNION ALL SELECT seq FROM (SELECT {SEARCH_SEQ} AS seq FROM {words} WHERE {words} MATCH ?"
+        f" AND +rowid IN (SELECT r FROM inside) LIMIT iif((SELECT count(*) FROM inside) > {PROBE_MAX}, -1, 0))"
+    )
+    anywhere = " AND ".join(map(_quoted, long))
+    return sql, [anywhere, *bounds, starts, *bounds, f"{shorts} AND {starts}", *bounds, shorts, shorts]
 
 
 def domain_of(token: str) -> str | None:
