@@ -154,7 +154,7 @@ def domain_of(token: str) -> str | None:
 
 
 # The contacts whose own search row needs checking for a domain token (schemas/0014_contact_email_domains.sql):
-# an address beyond ASCII, a name holding '@'. Only these can hold the token in their name.
+# a domain beyond ASCII, a name holding '@'. Only these can hold the token in their name.
 UNSURE = "SELECT seq FROM contact_domain WHERE num = ? AND domain = ''"
 
 
@@ -176,10 +176,10 @@ def _own(
 ) -> tuple[str, list[object]]:
     """Seqs whose own row matches every token. A contact's domain tokens ("@acme", `domain_of`) read
     the domain index of the company numbered `company`; the other tokens lead when there are any."""
-    domains = [t for t in tokens if company is not None and entity == "contact" and domain_of(t)]
-    if not domains:
+    domains = [t for t in tokens if domain_of(t)] if entity == "contact" else []
+    if company is None or not domains:
         return _fts(entity, tokens, span)
-    sets = [_domain_seqs(t, company) for t in domains if company is not None]
+    sets = [_domain_seqs(t, company) for t in domains]
     rest = [t for t in tokens if t not in domains]
     if not rest:
         return " INTERSECT ".join(f"SELECT seq FROM ({sql})" for sql, _ in sets), [
