@@ -12,7 +12,10 @@ organization's contacts) are matched through the link table at read time (docs/q
     result         = matches(token 1) INTERSECT matches(token 2) ...
 
 Most tokens reach no linked name (`reaching` probes each one first), and then the result is a single
-FTS query over the own rows with every token AND-ed, as fast as an index of the whole text.
+FTS query over the own rows with every token AND-ed, as fast as an index of the whole text. Two
+shapes read less (docs/query-language.md): a contact token like `@acme` reads the email-domain
+index (`_domain_seqs`), and short tokens beside plain long words go to the words index together
+(`_word_starts`), so FTS5 seeks in a short token's long list instead of reading it.
 
 User text only ever reaches FTS5 inside a double-quoted string (inner quotes doubled), so `*`, `-`,
 `:`, `(`, `AND`, `NEAR` are searched for as text and never change the query (docs/query-language.md).
