@@ -210,17 +210,11 @@ def _random_word(rng: random.Random) -> str:
 
 
 # How crm/queries.py ranks many matches, each way forced: every match looked up (no walk); the name
-# index walked to the end (the matches probed in Python, or by SQLite); a walk too short to prove the
-# page (then the lookup decides); the sample of named matches choosing.
+# index walked to the end; a walk too short to prove the page (then the lookup decides); the sample of
+# named matches choosing.
 RANKINGS = {
     "looked up": {"WALK_GAIN": 0},
-    "walked": {"WALK_GAIN": 10**9, "WALK_MAX": 10**9, "_named_share": lambda *args: 1.0, "SET_IN_PYTHON": 0},
-    "walked, set in SQL": {
-        "WALK_GAIN": 10**9,
-        "WALK_MAX": 10**9,
-        "_named_share": lambda *args: 1.0,
-        "SET_IN_PYTHON": 10**9,
-    },
+    "walked": {"WALK_GAIN": 10**9, "WALK_MAX": 10**9, "_named_share": lambda *args: 1.0},
     "walk cut short": {"WALK_GAIN": 10**9, "WALK_MAX": 7, "_named_share": lambda *args: 1.0},
     "sampled": {"WALK_GAIN": 10**9},
 }

@@ -787,7 +787,6 @@ WALK_GAIN = 10  # a walked index entry costs about a tenth of a match looked up 
 WALK_SPAN = 8  # a walk reads at most this many times the entries the sampled share needs ...
 WALK_MAX = 40_000  # ... and never more than this
 SAMPLE = 64
-SET_IN_PYTHON = 1.0  # a walk probes the matches in Python when they are more than this times its entries
 
 
 def fetch_ranked(conn: sqlite3.Connection, plan: Plan, ranked: Ranked) -> Result:
@@ -910,20 +909,16 @@ def _walk(
     span = min(WALK_MAX, int(WALK_SPAN * entries) + WALK_SPAN * need)
     rest = need - len(first)
     tier, params = tier_sql(ranked.terms, "name_key")
-    # Who probes the set: SQLite's copy of it costs ~0.6 µs a match to build, and every entry the
-    # walk passes up to Python ~0.5 µs; more matches than entries expected, Python does.
-    members = set(msgspec.json.decode(seqs)) if total > SET_IN_PYTHON * entries else None
-    walked = f"SELECT seq, id, name_key, {tier} FROM {_index(entity)} ORDER BY name_key, id LIMIT ?"
-    if members is None:
-        walked = f"SELECT * FROM ({walked}) WHERE {_MEMBER}"
-    walk = conn.execute(walked, [*params, ranked.company_id, span, *([seqs] if members is None else [])])
+    walk = conn.execute(
+        f"SELECT seq, id, name_key, {tier} FROM (SELECT seq, id, name_key FROM {_index(entity)}"
+        f" ORDER BY name_key, id LIMIT ?) WHERE {_MEMBER}",
+        [*params, ranked.company_id, span, seqs],
+    )
     seek = 2 if ranked.named is None else 3
     tiers: dict[int, list[tuple]] = {t: [] for t in range(seek, 4)}
     met, last = 0, None
     with closing(walk):
         for seq, ident, key, t in walk:
-            if members is not None and seq not in members:
-                continue
             if last is not None and (key, ident) < last:
                 return None  # not in index order: no proof
             met, last = met + 1, (key, ident)
