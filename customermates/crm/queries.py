@@ -29,13 +29,24 @@ from customermates.crm.custom_filters import LEAD_MAX, column_field, narrows, va
 from customermates.crm.inputs import EntityRef, EntityType
 from customermates.crm.model import (
     ENTITY_TYPES,
+    KEY_SHIFT,
     PLURAL,
     scope_sql,
     search_span,
     visible_ids,
     visible_user_ids,
 )
-from customermates.crm.search import MAX_TOKENS, Span, Terms, match_sql, reaching, read_terms, tier_sql
+from customermates.crm.search import (
+    MAX_TOKENS,
+    UNSURE,
+    Span,
+    Terms,
+    domain_of,
+    match_sql,
+    reaching,
+    read_terms,
+    tier_sql,
+)
 from customermates.errors import Issue, invalid, not_found
 from customermates.nearest import closest
 from customermates.shapes import total_pages
@@ -538,6 +549,9 @@ class Ranked:
     params: list[Any]
     terms: Terms
     company_id: str
+    # The only records that can hold every token in their name (tiers 0-2), when a token needs a
+    # name holding '@' to rank there: a query of seqs, few, read in full instead of the name range.
+    named: tuple[str, list[Any]] | None = None
 
 
 def _ranked(principal: Principal, entity: str, checked: Checked) -> Ranked | None:
@@ -546,7 +560,9 @@ def _ranked(principal: Principal, entity: str, checked: Checked) -> Ranked | Non
     if not principal.reads_all(PLURAL[entity]):
         return None
     match, params = match_sql(entity, checked.terms, checked.reach, checked.span)
-    return Ranked(match, params, checked.terms, principal.company_id)
+    at = entity == "contact" and any(domain_of(t) for t in checked.terms.tokens)
+    named = (UNSURE, [checked.span[0] >> KEY_SHIFT]) if at else None
+    return Ranked(match, params, checked.terms, principal.company_id, named)
 
 
 def _order(checked: Checked, led: bool) -> tuple[str, list[Any]]:
@@ -639,7 +655,8 @@ def _lead(
     """
     if checked.terms.tokens:
         # No span: the page filters the company anyway, and a rowid range slows FTS5's prefix lists.
-        match, params = match_sql(entity, checked.terms, checked.reach)
+        company = checked.span[0] >> KEY_SHIFT if checked.span else None
+        match, params = match_sql(entity, checked.terms, checked.reach, company=company)
         return f"({match}) m CROSS JOIN {entity} e ON e.seq = m.seq", params, None, False
     few = {i: n for i, n in (sizes or {}).items() if n <= LEAD_MAX}
     if few:
@@ -780,22 +797,46 @@ def fetch_ranked(conn: sqlite3.Connection, plan: Plan, ranked: Ranked) -> Result
     share of matches holding every word in their name: if walking the name index in order to the
     page's tier-2 matches reads fewer entries than WALK_GAIN times the matches, it is walked
     (`_walk`); otherwise, or when the walk proves nothing, every match is looked up and sorted.
+    When only a few known records can rank by name (`Ranked.named`), tiers 0-2 are those, read in
+    full, and the walk looks for tier 3.
     """
     # One JSON array of the seqs, built by SQLite: the set every later statement probes.
     read = f"SELECT count(*), json_group_array(seq) FROM ({ranked.match})"
     total, seqs = conn.execute(read, ranked.params).fetchone()
     need = plan.offset + plan.page_size
-    rows = _named_first(conn, plan.entity, ranked, seqs, need) if plan.offset < total else []
+    if plan.offset >= total:
+        rows: list[tuple] = []
+    elif ranked.named is not None:
+        rows = _named_few(conn, plan.entity, ranked, ranked.named, seqs)[:need]
+    else:
+        rows = _named_first(conn, plan.entity, ranked, seqs, need)
     if len(rows) < min(need, total):
-        share = _named_share(conn, plan.entity, ranked, seqs, total)
-        size = conn.execute(LIVE_COUNT, [ranked.company_id, plan.entity]).fetchone()[0]
-        entries = (need - len(rows)) * size / (total * share) if share else math.inf
-        walked = _walk(conn, plan.entity, ranked, seqs, total, need, rows, entries)
+        walked = _walk(
+            conn,
+            plan.entity,
+            ranked,
+            seqs,
+            total,
+            need,
+            rows,
+            _entries(conn, plan, ranked, seqs, total, need, rows),
+        )
         rows = walked if walked is not None else _joined(conn, plan.entity, ranked, seqs, need)
     page = rows[plan.offset : need]
     names = dict(conn.execute(*plan.names_sql([seq for seq, _ in page]))) if page else {}
     items = [EntityRef(ident, names[seq]) for seq, ident in page]
     return Result(items, total, plan.page, plan.page_size, plan.sort)
+
+
+def _entries(
+    conn: sqlite3.Connection, plan: Plan, ranked: Ranked, seqs: str, total: int, need: int, first: list[tuple]
+) -> float:
+    """The name-index entries a walk is expected to read to the page's next tier."""
+    size = conn.execute(LIVE_COUNT, [ranked.company_id, plan.entity]).fetchone()[0]
+    if ranked.named is not None:  # every match outside `first` is tier 3
+        return (need - len(first)) * size / max(1, total - len(first))
+    share = _named_share(conn, plan.entity, ranked, seqs, total)
+    return (need - len(first)) * size / (total * share) if share else math.inf
 
 
 _MEMBER = "seq IN (SELECT value FROM json_each(?))"
@@ -824,6 +865,18 @@ def _named_first(conn: sqlite3.Connection, entity: str, ranked: Ranked, seqs: st
     return conn.execute(sql, [ranked.company_id, phrase, phrase, seqs, need]).fetchall()
 
 
+def _named_few(
+    conn: sqlite3.Connection, entity: str, ranked: Ranked, named: tuple[str, list[Any]], seqs: str
+) -> list[tuple]:
+    """Tiers 0-2 in order, when only the records of `named` can rank by name: its matches, sorted."""
+    tier, params = tier_sql(ranked.terms)
+    sql = (
+        f"SELECT seq, id FROM (SELECT e.seq, e.id, {tier} AS tier, e.name_key FROM ({named[0]}) n"
+        f" CROSS JOIN {entity} e ON e.seq = n.seq WHERE n.{_MEMBER}) WHERE tier < 3 ORDER BY tier, name_key, id"
+    )
+    return conn.execute(sql, [*params, *named[1], seqs]).fetchall()
+
+
 def _named_share(conn: sqlite3.Connection, entity: str, ranked: Ranked, seqs: str, total: int) -> float:
     """The share of matches holding every word in their name (tiers 0-2), from a spread sample."""
     tier, params = tier_sql(ranked.terms)
@@ -843,10 +896,11 @@ def _walk(
     first: list[tuple],
     entries: float,
 ) -> list[tuple] | None:
-    """The first `need` matches by relevance, after tiers 0-1 (`first`), from the name index walked
-    in order; None when the walk would cost more than the lookups or proves nothing.
+    """The first `need` matches by relevance, after every match of a lower tier (`first`: tiers 0-1,
+    or 0-2 with `Ranked.named`), from the name index walked in order; None when the walk would cost
+    more than the lookups or proves nothing.
 
-    It stops as soon as it holds enough tier-2 matches (any further one sorts after them), having
+    It stops as soon as it holds enough matches of the next tier (any further one sorts after them), having
     read at most WALK_SPAN times the `entries` expected for them (within WALK_MAX); it proves the
     page too when it met every match.
     """
@@ -860,19 +914,20 @@ def _walk(
         f" ORDER BY name_key, id LIMIT ?) WHERE {_MEMBER}",
         [*params, ranked.company_id, span, seqs],
     )
-    tiers: dict[int, list[tuple]] = {2: [], 3: []}
+    seek = 2 if ranked.named is None else 3
+    tiers: dict[int, list[tuple]] = {t: [] for t in range(seek, 4)}
     met, last = 0, None
     with closing(walk):
         for seq, ident, key, t in walk:
             if last is not None and (key, ident) < last:
                 return None  # not in index order: no proof
             met, last = met + 1, (key, ident)
-            if t >= 2:
+            if t >= seek:
                 tiers[t].append((seq, ident))
-                if len(tiers[2]) == rest:
-                    return first + tiers[2]
+                if len(tiers[seek]) == rest:
+                    return first + tiers[seek]
     if met == total:  # the walk met every match
-        return first + (tiers[2] + tiers[3])[:rest]
+        return first + [row for t in sorted(tiers) for row in tiers[t]][:rest]
     return None
 
 

@@ -26,7 +26,7 @@ from collections.abc import Collection
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from customermates.crm.model import SEARCH_SEQ, SEARCH_TABLES
+from customermates.crm.model import KEY_SHIFT, SEARCH_SEQ, SEARCH_TABLES
 
 if TYPE_CHECKING:
     import sqlite3
@@ -83,10 +83,10 @@ def _in(span: Span | None, rowid: str = "rowid") -> tuple[str, list[int]]:
     return (f" AND {rowid} BETWEEN ? AND ?", list(span)) if span else ("", [])
 
 
-def _own(entity: str, tokens: Collection[str], span: Span | None = None) -> tuple[str, list[object]]:
-    """Seqs whose own row matches every token: one FTS query per index kind. With both kinds (both
-    keyed alike) the word-prefix rows stream and probe the trigram matches, read once into a set:
-    no sort of the often long prefix list, as INTERSECT would."""
+def _fts(entity: str, tokens: Collection[str], span: Span | None) -> tuple[str, list[object]]:
+    """Seqs whose own search row matches every token: one FTS query per index kind. With both kinds
+    (both keyed alike) the word-prefix rows stream and probe the trigram matches, read once into a
+    set: no sort of the often long prefix list, as INTERSECT would."""
     within, bounds = _in(span)
     queries = {}
     for kind in SEARCH_TABLES:
@@ -100,6 +100,51 @@ def _own(entity: str, tokens: Collection[str], span: Span | None = None) -> tupl
     (trigram, trigram_pattern), (words, words_pattern) = queries["trigram"], queries["words"]
     sql = f"SELECT {SEARCH_SEQ} AS seq {words} AND +rowid IN (SELECT rowid {trigram}{within})"
     return sql, [words_pattern, trigram_pattern, *bounds]
+
+
+def domain_of(token: str) -> str | None:
+    """The start of an address's domain that a token like `@acme` asks for, when the email-domain
+    index can answer it exactly: one '@', first, then ASCII only (the index folds ASCII alone)."""
+    if len(token) >= SHORT and token[0] == "@" and token.count("@") == 1 and token.isascii():
+        return token[1:].lower()
+    return None
+
+
+# The contacts whose own search row needs checking for a domain token (schemas/0014_contact_email_domains.sql):
+# an address beyond ASCII, a name holding '@'. Only these can hold the token in their name.
+UNSURE = "SELECT seq FROM contact_domain WHERE num = ? AND domain = ''"
+
+
+def _domain_seqs(token: str, company: int) -> tuple[str, list[object]]:
+    """Seqs of the company's contacts holding `token` ("@acme"): one range of the domain index, and
+    the rows it cannot decide, each checked against its search row."""
+    start = domain_of(token)
+    check = (
+        f"SELECT d.seq FROM ({UNSURE}) d WHERE EXISTS (SELECT 1 FROM contact_trigram t"
+        f" WHERE contact_trigram MATCH ? AND t.rowid = (? << {KEY_SHIFT} | d.seq))"
+    )
+    sql = f"SELECT seq FROM contact_domain WHERE num = ? AND domain >= ? AND domain < ? UNION {check}"
+    # Kept addresses are ASCII, so every one starting with `start` sorts below `start` + U+0080.
+    return sql, [company, start, f"{start}\u0080", company, _quoted(token), company]
+
+
+def _own(
+    entity: str, tokens: Collection[str], span: Span | None = None, company: int | None = None
+) -> tuple[str, list[object]]:
+    """Seqs whose own row matches every token. A contact's domain tokens ("@acme", `domain_of`) read
+    the domain index of the company numbered `company`; the other tokens lead when there are any."""
+    domains = [t for t in tokens if company is not None and entity == "contact" and domain_of(t)]
+    if not domains:
+        return _fts(entity, tokens, span)
+    sets = [_domain_seqs(t, company) for t in domains if company is not None]
+    rest = [t for t in tokens if t not in domains]
+    if not rest:
+        return " INTERSECT ".join(f"SELECT seq FROM ({sql})" for sql, _ in sets), [
+            p for _, ps in sets for p in ps
+        ]
+    lead, params = _fts(entity, rest, span)
+    checks = " AND ".join(f"seq IN ({sql})" for sql, _ in sets)
+    return f"SELECT seq FROM ({lead}) WHERE {checks}", [*params, *(p for _, ps in sets for p in ps)]
 
 
 def _via(entity: str, token: str, span: Span | None = None) -> tuple[str, list[object]]:
@@ -144,7 +189,11 @@ def _linked_check(entity: str, token: str, span: Span | None) -> tuple[str, list
 
 
 def match_sql(
-    entity: str, terms: Terms, reach: Collection[str] = (), span: Span | None = None
+    entity: str,
+    terms: Terms,
+    reach: Collection[str] = (),
+    span: Span | None = None,
+    company: int | None = None,
 ) -> tuple[str, list[object]]:
     """A subquery yielding the `seq` of every record matching all tokens: of one company's records
     when `span` is given (then each seq is one live record of it: a count needs no join), else of any.
@@ -155,14 +204,17 @@ def match_sql(
     tokens and checks the links of those rows only (when that query finds nothing, no linked set is
     read), or, when S holds every token, intersects the linked sets. None reads a token's own
     matches alone (a short token's can be most of the index). Above EXPAND_MAX, per token
-    (own UNION linked) and INTERSECT.
+    (own UNION linked) and INTERSECT. `company`: the company's number, for the email-domain index
+    (taken from `span` when that is given).
     """
+    if company is None and span is not None:
+        company = span[0] >> KEY_SHIFT
     if not reach:
-        return _own(entity, terms.tokens, span)
+        return _own(entity, terms.tokens, span, company)
     if len(reach) > EXPAND_MAX:
         parts, params = [], []
         for token in terms.tokens:
-            own, own_params = _own(entity, [token], span)
+            own, own_params = _own(entity, [token], span, company)
             if token in reach:
                 via, via_params = _via(entity, token, span)
                 own, own_params = f"{own} UNION {via}", [*own_params, *via_params]
@@ -173,7 +225,7 @@ def match_sql(
     for subset in _subsets(list(reach)):
         rest = [t for t in terms.tokens if t not in subset]
         if rest:
-            own, part_params = _own(entity, rest, span)
+            own, part_params = _own(entity, rest, span, company)
             checks = [_linked_check(entity, token, span) for token in subset]
             where = " AND ".join(sql for sql, _ in checks)
             parts.append(f"SELECT m.seq FROM ({own}) m" + (f" WHERE {where}" if checks else ""))
