@@ -294,10 +294,12 @@ FEW, MANY = 20, 120  # calls per counted run (W1/W2: a tenth)
 GROUP = 16  # calls per group in `grouped10` (the side-by-side benchmark's 16 connections)
 
 
-def _grouped(conn, principal, make: Callable[[], tuple[str, dict]], calls: int) -> None:
-    """`calls` create calls as the writer runs a burst: validated, `GROUP` per `run_group`, rendered."""
+def _grouped(conn, key: str, make: Callable[[], tuple[str, dict]], calls: int) -> None:
+    """`calls` create calls as the writer runs a burst: validated, `GROUP` per `run_group`, each
+    authenticated in its own savepoint by its API key (`key`), as a request's `Caller` is, rendered."""
     import anyio
 
+    from customermates.auth import Caller
     from customermates.registry import _execute, success
     from customermates.store.database import _Job, run_group
     from customermates.validation import check
@@ -309,7 +311,7 @@ def _grouped(conn, principal, make: Callable[[], tuple[str, dict]], calls: int) 
                 tool_name, args = make()
                 tool = REGISTRY.lookup(tool_name)
                 typed = check(args, tool.input, writes=True)
-                jobs.append(_Job(_execute, (tool, typed, principal, False, None, None)))
+                jobs.append(_Job(_execute, (tool, typed, Caller(key), False, None, None)))
             run_group(conn, jobs, collections.Counter())
             for job in jobs:
                 output, _ = job.outcome()
@@ -325,12 +327,13 @@ def _child(key: str, calls: int, path: str) -> None:
     conn = connect(path, WriterConnection)
     configure_writer(conn)
     conn.executescript(os.environ.get("BENCH_VARIANT", ""))
-    principal = authenticate(conn, Path(path + ".key").read_text())
+    key_text = Path(path + ".key").read_text()
+    principal = authenticate(conn, key_text)
     assert principal is not None
     base = "create10" if key == "grouped10" else key
     make = {c[0]: c for c in scenarios(conn, principal)}[base][3]
     if key == "grouped10":
-        _grouped(conn, principal, make, calls)
+        _grouped(conn, key_text, make, calls)
     else:
         for _ in range(calls):
             REGISTRY.run(conn, *make(), principal)
