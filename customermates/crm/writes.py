@@ -42,7 +42,7 @@ from customermates.crm.model import (
     relation,
 )
 from customermates.errors import invalid
-from customermates.ids import new_id
+from customermates.ids import new_ids
 from customermates.store.rows import insert_rows
 
 _encode = msgspec.json.Encoder().encode  # the stored `emails` array (read back with json.loads)
@@ -68,7 +68,8 @@ def _row(entity: str, values: dict[str, Any]) -> dict[str, Any]:
 
 def create(call: Call, entity: str, items: list[msgspec.Struct]) -> Mutation:
     plural = PLURAL[entity]
-    drafts = [draft(entity, item, f"$.{plural}[{i}]", new_id(), True) for i, item in enumerate(items)]
+    ids = new_ids(len(items))
+    drafts = [draft(entity, item, f"$.{plural}[{i}]", ids[i], True) for i, item in enumerate(items)]
     issues = input_issues(call, entity, drafts, update=False)
     if issues:
         raise invalid(issues, plural)
