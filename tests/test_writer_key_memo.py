@@ -116,7 +116,7 @@ def test_the_migration_upgrades_a_file_with_keys(tmp_path, monkeypatch):
     tenant = make_tenant(path)  # a database at 0014
     monkeypatch.undo()
     conn = connect(path)
-    assert mig.migrate(conn) == [15]
+    assert mig.migrate(conn)[:1] == [15]  # and any later migration
     first = conn.execute("SELECT accounts_token FROM company").fetchone()[0]
     conn.execute("UPDATE api_key SET revoked_at = '2020-01-01T00:00:00.000Z'")
     assert conn.execute("SELECT accounts_token FROM company").fetchone()[0] != first
