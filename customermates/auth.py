@@ -134,12 +134,16 @@ class Caller:
 
         On a connection that never writes (`store.database.ReadConnection`) an API key's principal is
         remembered until anything is committed elsewhere (`PRAGMA data_version`), so a key revoked, a
-        role changed or a user suspended, by this process or the CLI, is seen by the next call.
+        role changed or a user suspended, by this process or the CLI, is seen by the next call. The
+        writer (`WriterConnection`) keeps it under its company's `accounts_token` instead (`_kept`).
         """
         if not self.checked:
-            self.principal = (
-                self._remembered(conn) if hasattr(conn, "current_memo") else self._looked_up(conn)
-            )
+            if hasattr(conn, "current_memo"):
+                self.principal = self._remembered(conn)
+            elif hasattr(conn, "principals"):
+                self.principal = self._kept(conn)
+            else:
+                self.principal = self._looked_up(conn)
             self.checked = True
         return self.principal
 
@@ -163,6 +167,35 @@ class Caller:
             memo.clear()
         memo[slot] = (principal, expires)
         return principal
+
+    def _kept(self, conn) -> Principal | None:
+        """The writer's memo: a key's principal, reused while its company's `accounts_token` (one
+        primary-key read in the call's own transaction) is the one it was kept under. Triggers give
+        the company a fresh random token with every change to its keys, users, roles or permissions,
+        by any writer (migration 0015); `data_version` cannot serve here, as it never changes for the
+        writer's own commits (docs/benchmarks.md, "Writer-side key memo")."""
+        if self.oauth and self.credential and self.credential.startswith(ACCESS_PREFIX):
+            return self._looked_up(conn)  # OAuth tokens are not remembered
+        memo = conn.principals
+        slot = (key_hash(self.credential or ""), self.source)  # a digest: no key kept in memory
+        hit = memo.get(slot)
+        fresh = hit is not None and (hit[1] is None or hit[1] > now_iso())
+        if fresh and _accounts_token(conn, hit[0].company_id) == hit[2]:
+            return hit[0]
+        found, expires = _key_principal(conn, self.credential)
+        if found is None:
+            memo.pop(slot, None)
+            return None
+        principal = replace(found, source=self.source)
+        if len(memo) >= MEMO_MAX:
+            memo.clear()
+        memo[slot] = (principal, expires, _accounts_token(conn, principal.company_id))
+        return principal
+
+
+def _accounts_token(conn: sqlite3.Connection, company_id: str) -> int | None:
+    row = conn.execute("SELECT accounts_token FROM company WHERE id = ?", (company_id,)).fetchone()
+    return None if row is None else row[0]
 
 
 def _refusal(row: sqlite3.Row) -> str | None:

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 
 from customermates.audit import AuditEvent
 from customermates.auth import Principal
+from customermates.ids import new_id
 
 
 @dataclass
@@ -26,7 +27,12 @@ class Call:
     def company_id(self) -> str:
         return self.principal.company_id
 
-    def event(self, entity_type: str, entity_id: str, event: str, changes=None, snapshot=None) -> AuditEvent:
-        recorded = AuditEvent(entity_type, entity_id, event, changes, snapshot, undo_of=self.undo_of)
+    def event(
+        self, entity_type: str, entity_id: str, event: str, changes=None, snapshot=None, event_id: str = ""
+    ) -> AuditEvent:
+        """Record an event; `event_id` one made ahead (`ids.new_ids`), in event order, else a new one."""
+        recorded = AuditEvent(
+            entity_type, entity_id, event, changes, snapshot, event_id or new_id(), undo_of=self.undo_of
+        )
         self.events.append(recorded)
         return recorded

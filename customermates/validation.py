@@ -497,22 +497,31 @@ def _fast_str(t: mi.StrType, extra: dict) -> Fast:
             raise _Slow
 
         return run_id
-    multiline, low, high = extra.get("multiline"), t.min_length, t.max_length
+    low, high = t.min_length or 0, t.max_length
     pattern = re.compile(t.pattern) if t.pattern is not None else None
 
-    def run(value: Any, depth: int) -> Any:
+    def run_multiline(value: Any, depth: int) -> Any:
         if not isinstance(value, str) or not (value.isascii() and value.isprintable()):
             raise _Slow  # not text, or text the walk normalizes (NFC, line ends) or refuses
-        if not multiline:
-            value = value.strip()
         size = len(value) if value.strip() else 0
-        if (low is not None and size < low) or (high is not None and size > high):
+        if size < low or (high is not None and size > high):
             raise _Slow
         if pattern is not None and not pattern.search(value):
             raise _Slow
         return value
 
-    return run
+    def run(value: Any, depth: int) -> Any:
+        if not isinstance(value, str) or not (value.isascii() and value.isprintable()):
+            raise _Slow  # not text, or text the walk normalizes (NFC, line ends) or refuses
+        value = value.strip()  # one strip: the walk trims a one-line value, then measures it
+        size = len(value)
+        if size < low or (high is not None and size > high):
+            raise _Slow
+        if pattern is not None and not pattern.search(value):
+            raise _Slow
+        return value
+
+    return run_multiline if extra.get("multiline") else run
 
 
 def _within(value: float, t: Any) -> bool:

@@ -209,7 +209,7 @@ def test_0014_fills_the_index_of_an_older_file(tmp_path, monkeypatch):
     monkeypatch.undo()
 
     conn = connect(path)
-    assert mig.migrate(conn) == [14]
+    assert mig.migrate(conn)[:1] == [14]  # and any later migration
     conn.close()
     upgraded = connect(path)
     seq = dict(upgraded.execute("SELECT id, seq FROM contact"))

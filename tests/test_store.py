@@ -7,7 +7,7 @@ import uuid
 
 import pytest
 
-from customermates.ids import new_id, now_iso
+from customermates.ids import new_id, new_ids, now_iso
 from customermates.store import StorageError, connect
 from customermates.store import migrations as mig
 from tests.conftest import cli
@@ -62,6 +62,15 @@ def test_ids_are_uuidv7_and_ordered_within_a_millisecond():
     ids = [new_id() for _ in range(5000)]
     assert ids == sorted(ids) and len(set(ids)) == len(ids)
     assert all(uuid.UUID(i).version == 7 and i == i.lower() for i in ids[:10])
+
+
+def test_ids_made_together_are_the_ids_made_one_by_one():
+    # 9,000 in one batch pass the 12-bit counter of a millisecond at least once: the clock moves on.
+    ids = [new_id()] + new_ids(10) + [new_id() for _ in range(3)] + new_ids(9000) + [new_id()] + new_ids(0)
+    assert ids == sorted(ids) and len(set(ids)) == len(ids) == 9015
+    assert all(str(uuid.UUID(i)) == i and uuid.UUID(i).version == 7 for i in ids)
+    assert all(uuid.UUID(i).variant == uuid.RFC_4122 for i in ids)
+    assert len({i[:13] for i in ids[14:9014]}) >= 2  # the batch's milliseconds
 
 
 def test_timestamps_are_fixed_width_iso_utc():

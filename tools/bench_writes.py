@@ -7,6 +7,8 @@
     python tools/bench_writes.py --pages create10       # pages one call writes to the WAL, by b-tree
     python tools/bench_writes.py --variant "DROP INDEX contact_company_last" --variant "PRAGMA temp_store = MEMORY"
                                      # each SQL on its own copy beside one as is, rounds alternating (create10)
+    python tools/bench_writes.py --instructions create10,grouped10,W1,W2 [--base DIR] [--annotate grouped10]
+                                     # machine instructions per call (callgrind): load-independent
 
 Each scenario runs its tool through `Registry.run` (validation, permissions, the handler, search rows,
 audit rows, webhook outbox rows, one transaction, committed) on a copy of the 100,000-contact data set
@@ -18,6 +20,12 @@ event first, so each call also writes outbox rows. `--profile KEY` prints a cPro
     W1         create_contacts of 100, unlinked
     W2         create_contacts of 100, each linked to an organization (100 organizations per call)
     link10     link_entities: 10 contacts to one organization
+    grouped10  (--instructions only) create_contacts of 10 in groups of 16 (`run_group`), validation and
+               the result's text included: what the writer runs for a burst of calls (group commit)
+
+`--instructions` runs each scenario under valgrind's callgrind twice, with FEW and MANY calls, each on
+its own copy; (MANY - FEW) / the difference is one call's instructions (start-up and warm-up cancel
+out). `--annotate KEY` keeps that scenario's profile and prints `callgrind_annotate`'s top functions.
 """
 
 from __future__ import annotations
@@ -37,7 +45,8 @@ from itertools import count
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parents[1]
+# A counted run of `--instructions --base DIR` runs this file against DIR's code (BENCH_CHECKOUT).
+ROOT = Path(os.environ.get("BENCH_CHECKOUT") or Path(__file__).resolve().parents[1])
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tools"))
 
@@ -279,6 +288,160 @@ CASES = [
 ]
 
 
+# ---- --instructions: machine instructions per call, counted by callgrind ----------------------------------
+
+FEW, MANY = 20, 120  # calls per counted run (W1/W2: a tenth)
+GROUP = 16  # calls per group in `grouped10` (the side-by-side benchmark's 16 connections)
+
+
+def _grouped(conn, key: str, make: Callable[[], tuple[str, dict]], calls: int) -> None:
+    """`calls` create calls as the writer runs a burst: validated, `GROUP` per `run_group`, each
+    authenticated in its own savepoint by its API key (`key`), as a request's `Caller` is, rendered."""
+    import anyio
+
+    from customermates.auth import Caller
+    from customermates.registry import _execute, success
+    from customermates.store.database import _Job, run_group
+    from customermates.validation import check
+
+    async def run() -> None:
+        for start in range(0, calls, GROUP):
+            jobs = []
+            for _ in range(min(GROUP, calls - start)):
+                tool_name, args = make()
+                tool = REGISTRY.lookup(tool_name)
+                typed = check(args, tool.input, writes=True)
+                jobs.append(_Job(_execute, (tool, typed, Caller(key), False, None, None)))
+            run_group(conn, jobs, collections.Counter())
+            for job in jobs:
+                output, _ = job.outcome()
+                assert success(tool, output).text  # the result text a client reads
+
+    anyio.run(run)
+
+
+def _child(key: str, calls: int, path: str) -> None:
+    """One counted run: `calls` calls of scenario `key` on the copy at `path` (key file beside it)."""
+    from customermates.store.database import WriterConnection
+
+    conn = connect(path, WriterConnection)
+    configure_writer(conn)
+    conn.executescript(os.environ.get("BENCH_VARIANT", ""))
+    key_text = Path(path + ".key").read_text()
+    principal = authenticate(conn, key_text)
+    assert principal is not None
+    base = "create10" if key == "grouped10" else key
+    make = {c[0]: c for c in scenarios(conn, principal)}[base][3]
+    if key == "grouped10":
+        _grouped(conn, key_text, make, calls)
+    else:
+        for _ in range(calls):
+            REGISTRY.run(conn, *make(), principal)
+    conn.close()
+
+
+def _count(
+    job: int, checkout: Path, variant: str, key: str, calls: int, source: Path, out: Path | None
+) -> int:
+    import re
+    import shutil
+    import subprocess
+
+    copy = source.with_name(f"{source.stem}-{job}.db")
+    shutil.copyfile(source, copy)
+    shutil.copyfile(str(source) + ".key", str(copy) + ".key")
+    env = {**os.environ, "PYTHONHASHSEED": "0", "BENCH_CHECKOUT": str(checkout), "BENCH_VARIANT": variant}
+    target = f"--callgrind-out-file={out}" if out else "--callgrind-out-file=/dev/null"
+    argv = ["valgrind", "--tool=callgrind", target, sys.executable, __file__]
+    done = subprocess.run(
+        [*argv, "--child", key, str(calls), str(copy)], env=env, capture_output=True, text=True
+    )
+    copy.unlink()
+    for suffix in ("-wal", "-shm", ".key"):
+        Path(str(copy) + suffix).unlink(missing_ok=True)
+    found = re.search(r"Collected : (\d+)", done.stderr)
+    if done.returncode or found is None:
+        raise SystemExit(f"{key}: the counted run failed: {done.stderr[-800:]}")
+    return int(found[1])
+
+
+def instructions(opts, keys: list[str]) -> None:
+    import shutil
+    from concurrent.futures import ThreadPoolExecutor
+
+    if shutil.which("valgrind") is None:
+        raise SystemExit("--instructions needs valgrind (apt-get install valgrind)")
+    # (label, checkout, SQL run first): this checkout as is first, then --base, then each --variant
+    setups = [("this", ROOT, "")] + ([("base", opts.base.resolve(), "")] if opts.base else [])
+    setups += [(sql, ROOT, sql) for sql in opts.variant]
+    with tempfile.TemporaryDirectory() as tmp:
+        conn, principal = open_copy(tmp, False)
+        source = Path(tmp) / "writes.db"
+        Path(str(source) + ".key").write_text(acc.create_key(conn, "owner@a.example", "bench-instructions"))
+        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        conn.close()
+        outs = {n: Path(tmp) / f"callgrind-{n}.out" for n in ("few", "many")}
+        jobs = []
+        for key in keys:
+            few, many = (FEW // 10, MANY // 10) if key in ("W1", "W2") else (FEW, MANY)
+            for label, checkout, sql in setups:
+                for n, size in ((few, "few"), (many, "many")):
+                    keep = outs[size] if (key == opts.annotate and label == "this") else None
+                    jobs.append((label, checkout, sql, key, n, keep))
+        with ThreadPoolExecutor(2) as pool:  # one valgrind per core
+            counts = list(pool.map(lambda i: _count(i, *jobs[i][1:5], source, jobs[i][5]), range(len(jobs))))
+        per_call = {
+            (jobs[i][0], jobs[i][3]): (counts[i + 1] - counts[i]) / (jobs[i + 1][4] - jobs[i][4])
+            for i in range(0, len(jobs), 2)
+        }
+        print(f"instructions per call (callgrind; {MANY - FEW} calls, W1/W2 a tenth)")
+        print(f"{'key':10} {'instructions':>12} {'change':>7}  setup")
+        for key in keys:
+            this = per_call[("this", key)]
+            for label, _, _ in setups:
+                n = per_call[(label, key)]
+                shown = (
+                    "this checkout" if label == "this" else label if label != "base" else f"base {opts.base}"
+                )
+                print(f"{key:10} {n:12,.0f} {n / this - 1:+7.1%}  {shown}")
+        if opts.annotate:
+            calls = [j[4] for j in jobs if j[3] == opts.annotate and j[0] == "this"]
+            annotate(outs["few"], outs["many"], calls[1] - calls[0])
+
+
+def annotate(few: Path, many: Path, calls: int, top: int = 45) -> None:
+    """The functions of one call (the MANY run's counts less the FEW run's, per call), inclusive and
+    self, largest first: start-up and warm-up cancel out as they do in the totals."""
+    import re
+    import subprocess
+
+    def counts(path: Path, inclusive: bool) -> dict[str, int]:
+        text = subprocess.run(
+            [
+                "callgrind_annotate",
+                f"--inclusive={'yes' if inclusive else 'no'}",
+                "--threshold=100",
+                str(path),
+            ],
+            capture_output=True,
+            text=True,
+        ).stdout
+        out: dict[str, int] = {}
+        for line in text.splitlines():
+            found = re.match(r"\s*([\d,]+) \([^)]*\)\s+(\S.*?)(?: \[(.*)\])?$", line)
+            if found and "PROGRAM TOTALS" not in line:
+                name = found[2].rsplit("/", 1)[-1] + (" [" + Path(found[3]).name + "]" if found[3] else "")
+                out[name] = out.get(name, 0) + int(found[1].replace(",", ""))
+        return out
+
+    for inclusive in (True, False):
+        a, b = counts(few, inclusive), counts(many, inclusive)
+        diff = {k: (b.get(k, 0) - a.get(k, 0)) / calls for k in b}
+        print(f"\n{'inclusive' if inclusive else 'self'} instructions per call, by function")
+        for name, n in sorted(diff.items(), key=lambda kv: -kv[1])[:top]:
+            print(f"{n:12,.0f}  {name[:110]}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--calls", type=int, default=300, help="calls per round (W1/W2: a tenth)")
@@ -290,7 +453,12 @@ def main() -> None:
     parser.add_argument("--statements", default="", help="a scenario key: CPU and wall per statement")
     parser.add_argument("--pages", default="", help="a scenario key: WAL pages per call by b-tree")
     parser.add_argument("--variant", action="append", default=[], help="SQL run on a copy first (repeatable)")
+    parser.add_argument("--instructions", default="", help="comma list of keys: instructions per call")
+    parser.add_argument("--annotate", default="", help="with --instructions: a key whose profile to print")
     parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
+    if "--child" in sys.argv:  # one counted run of `--instructions`, under valgrind
+        key, calls, path = sys.argv[sys.argv.index("--child") + 1 :][:3]
+        return _child(key, int(calls), path)
     opts = parser.parse_args()
     if opts.worker:
         return worker(opts)
@@ -298,6 +466,8 @@ def main() -> None:
         return statements(opts, opts.statements)
     if opts.pages:
         return pages(opts, opts.pages)
+    if opts.instructions:
+        return instructions(opts, opts.instructions.split(","))
     if opts.variant:
         return variants(opts, (opts.only or "create10").split(",")[0])
     keys = [c[0] for c in CASES if not opts.only or c[0] in opts.only.split(",")]

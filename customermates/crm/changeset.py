@@ -30,6 +30,7 @@ from customermates.crm import link_rows, organization_totals
 from customermates.crm.link_rows import LinkChanges
 from customermates.crm.loading import display_name_of, load_company_records
 from customermates.crm.model import RELATIONS, refresh_search
+from customermates.ids import new_ids
 from customermates.record_diff import diff
 from customermates.store.database import at_group_end
 from customermates.webhooks.outbox import subscribers
@@ -178,12 +179,15 @@ class Changeset:
         self.after.update(self._load_elements())
         self._fill_made()
         stamped: list[Key] = []
-        for key, kind in self.order.items():
+        # One id per record, made together and taken in event order (a record unchanged leaves its
+        # id unused): events keep their order, which their webhook deliveries follow.
+        event_ids = new_ids(len(self.order))
+        for (key, kind), event_id in zip(self.order.items(), event_ids, strict=True):
             entity, record_id = key
             if kind == "created":
-                self.call.event(entity, record_id, f"{entity}.created", snapshot=self.after[key])
+                self.call.event(entity, record_id, f"{entity}.created", None, self.after[key], event_id)
             elif kind == "deleted":
-                self.call.event(entity, record_id, f"{entity}.deleted", snapshot=self.before[key])
+                self.call.event(entity, record_id, f"{entity}.deleted", None, self.before[key], event_id)
             elif key in self.before and key in self.after:
                 change = diff(self.before[key], self.after[key])
                 if change:
@@ -191,7 +195,7 @@ class Changeset:
                     stamped.append(key)
                     self.after[key]["updatedAt"] = self.call.now
                     self.call.event(
-                        entity, record_id, f"{entity}.updated", changes=change
+                        entity, record_id, f"{entity}.updated", change, None, event_id
                     ).record = self.after[key]
         self._whole_records([k for k in stamped if k not in self.whole])
         for entity, ids in by_entity(stamped).items():

@@ -103,8 +103,9 @@ def input_issues(call: Call, entity: str, drafts: list[Draft], update: bool) -> 
         issues += repeats([d.id for d in drafts], lambda i: f"{drafts[i].path}.id")
     for d in drafts:
         for rel, linked in d.links.items():
-            issues += repeats([g[0] for g in linked], lambda i, d=d, rel=rel: link_path(d, rel, i))
-        if "emails" in d.values:
+            if len(linked) > 1:  # one value cannot repeat
+                issues += repeats([g[0] for g in linked], lambda i, d=d, rel=rel: link_path(d, rel, i))
+        if len(d.values.get("emails", ())) > 1:
             issues += repeats(
                 [e.casefold() for e in d.values["emails"]], lambda i, p=d.path: f"{p}.emails[{i}]"
             )

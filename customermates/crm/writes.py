@@ -42,7 +42,7 @@ from customermates.crm.model import (
     relation,
 )
 from customermates.errors import invalid
-from customermates.ids import new_id
+from customermates.ids import new_ids
 from customermates.store.rows import insert_rows
 
 _encode = msgspec.json.Encoder().encode  # the stored `emails` array (read back with json.loads)
@@ -68,7 +68,8 @@ def _row(entity: str, values: dict[str, Any]) -> dict[str, Any]:
 
 def create(call: Call, entity: str, items: list[msgspec.Struct]) -> Mutation:
     plural = PLURAL[entity]
-    drafts = [draft(entity, item, f"$.{plural}[{i}]", new_id(), True) for i, item in enumerate(items)]
+    ids = new_ids(len(items))
+    drafts = [draft(entity, item, f"$.{plural}[{i}]", ids[i], True) for i, item in enumerate(items)]
     issues = input_issues(call, entity, drafts, update=False)
     if issues:
         raise invalid(issues, plural)
@@ -95,8 +96,10 @@ def create(call: Call, entity: str, items: list[msgspec.Struct]) -> Mutation:
         made = {d.id: _made(call, entity, d, v, custom) for d, v in zip(drafts, values, strict=True)}
         changes.created(entity, [], made)
     plan.apply(call.conn)
-    names = {d.id: d.values.get("name", "") for d in drafts} | changes.names("deal")
-    link_rows.recompute_totals(call.conn, plan.deals_with_new_terms(), names)
+    repriced = plan.deals_with_new_terms()
+    if repriced:  # names only for the refusal of a total past the limit
+        names = {d.id: d.values.get("name", "") for d in drafts} | changes.names("deal")
+        link_rows.recompute_totals(call.conn, repriced, names)
     changes.finish()
     refs = [EntityRef(d.id, display_name_of(entity, changes.after[(entity, d.id)])) for d in drafts]
     return Mutation(refs, f"Created {_count(len(refs), entity)}.")
@@ -125,18 +128,25 @@ def _made(call: Call, entity: str, d: Draft, values: dict[str, Any], custom: dic
     return dto
 
 
+# A new row's columns: the fields' (FIELD_COLUMNS order), then the keys `_derived` adds.
+_INSERTED = {
+    e: [*columns.values(), *(["name_key", "last_key"] if e == "contact" else ["name_key"])]
+    for e, columns in FIELD_COLUMNS.items()
+}
+
+
 def _insert(call: Call, entity: str, drafts: list[Draft]) -> list[dict[str, Any]]:
     """Insert the new rows; returns each draft's complete field values."""
     complete = [_complete(entity, d.values) for d in drafts]
-    rows = [_row(entity, values) for values in complete]
-    columns = list(rows[0])
+    company, now = call.company_id, call.now
+    rows = []
+    for d, values in zip(drafts, complete, strict=True):
+        row = _row(entity, values)
+        rows.append((d.id, company, *[row[c] for c in _INSERTED[entity]], now, now))
     insert_rows(
         call.conn,
-        f"INSERT INTO {entity} (id, company_id, {', '.join(columns)}, created_at, updated_at)",
-        [
-            (d.id, call.company_id, *row.values(), call.now, call.now)
-            for d, row in zip(drafts, rows, strict=True)
-        ],
+        f"INSERT INTO {entity} (id, company_id, {', '.join(_INSERTED[entity])}, created_at, updated_at)",
+        rows,
     )
     if entity == "contact":
         _write_emails(call, [(d.id, d.values.get("emails", [])) for d in drafts], replace=False)

@@ -141,6 +141,8 @@ class WriterConnection(sqlite3.Connection):
         self.later: Work | None = None  # the running call's work; None: no group
         self.pending: Work = {}  # the work of the group's earlier calls that kept their writes
         self.ran: Work = {}  # pending work `run_deferred` ran inside the running call
+        # API keys' principals, each under its company's accounts token (auth.py `Caller._kept`)
+        self.principals: dict[Any, Any] = {}
 
 
 def at_group_end(conn: sqlite3.Connection, key: Hashable, fn: Callable[..., None], items: list) -> None:
