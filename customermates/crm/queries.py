@@ -29,7 +29,6 @@ from customermates.crm.custom_filters import LEAD_MAX, column_field, narrows, va
 from customermates.crm.inputs import EntityRef, EntityType
 from customermates.crm.model import (
     ENTITY_TYPES,
-    KEY_SHIFT,
     PLURAL,
     scope_sql,
     search_span,
@@ -38,11 +37,11 @@ from customermates.crm.model import (
 )
 from customermates.crm.search import (
     MAX_TOKENS,
-    UNSURE,
     Span,
     Terms,
-    domain_of,
     match_sql,
+    named_only,
+    number,
     reaching,
     read_terms,
     tier_sql,
@@ -560,8 +559,7 @@ def _ranked(principal: Principal, entity: str, checked: Checked) -> Ranked | Non
     if not principal.reads_all(PLURAL[entity]):
         return None
     match, params = match_sql(entity, checked.terms, checked.reach, checked.span)
-    at = entity == "contact" and any(domain_of(t) for t in checked.terms.tokens)
-    named = (UNSURE, [checked.span[0] >> KEY_SHIFT]) if at else None
+    named = named_only(entity, checked.terms, checked.span)
     return Ranked(match, params, checked.terms, principal.company_id, named)
 
 
@@ -655,7 +653,7 @@ def _lead(
     """
     if checked.terms.tokens:
         # No span: the page filters the company anyway, and a rowid range slows FTS5's prefix lists.
-        company = checked.span[0] >> KEY_SHIFT if checked.span else None
+        company = number(checked.span) if checked.span else None
         match, params = match_sql(entity, checked.terms, checked.reach, company=company)
         return f"({match}) m CROSS JOIN {entity} e ON e.seq = m.seq", params, None, False
     few = {i: n for i, n in (sizes or {}).items() if n <= LEAD_MAX}
@@ -804,9 +802,9 @@ def fetch_ranked(conn: sqlite3.Connection, plan: Plan, ranked: Ranked) -> Result
     read = f"SELECT count(*), json_group_array(seq) FROM ({ranked.match})"
     total, seqs = conn.execute(read, ranked.params).fetchone()
     need = plan.offset + plan.page_size
-    if plan.offset >= total:
-        rows: list[tuple] = []
-    elif ranked.named is not None:
+    if plan.offset >= total:  # a page past the last match: nothing to rank
+        return Result([], total, plan.page, plan.page_size, plan.sort)
+    if ranked.named is not None:
         rows = _named_few(conn, plan.entity, ranked, ranked.named, seqs)[:need]
     else:
         rows = _named_first(conn, plan.entity, ranked, seqs, need)

@@ -81,6 +81,11 @@ EXPAND_MAX = 3  # up to this many tokens reaching linked names, the own rows kee
 Span = tuple[int, int]  # the search rowids of one company's records (model.search_span)
 
 
+def number(span: Span) -> int:
+    """The company number of a span (`model.search_span`): what the email-domain index is keyed by."""
+    return span[0] >> KEY_SHIFT
+
+
 def _in(span: Span | None, rowid: str = "rowid") -> tuple[str, list[int]]:
     """The condition keeping one company's search rows: a rowid range FTS5 seeks into."""
     return (f" AND {rowid} BETWEEN ? AND ?", list(span)) if span else ("", [])
@@ -158,7 +163,7 @@ def domain_of(token: str) -> str | None:
 
 # The contacts whose own search row needs checking for a domain token (schemas/0014_contact_email_domains.sql):
 # a domain beyond ASCII, a name holding '@'. Only these can hold the token in their name.
-UNSURE = "SELECT seq FROM contact_domain WHERE num = ? AND domain = ''"
+_UNSURE = "SELECT seq FROM contact_domain WHERE num = ? AND domain = ''"
 
 
 def _domain_seqs(token: str, company: int) -> tuple[str, list[object]]:
@@ -166,7 +171,7 @@ def _domain_seqs(token: str, company: int) -> tuple[str, list[object]]:
     the rows it cannot decide, each checked against its search row."""
     start = domain_of(token)
     check = (
-        f"SELECT d.seq FROM ({UNSURE}) d WHERE EXISTS (SELECT 1 FROM contact_trigram t"
+        f"SELECT d.seq FROM ({_UNSURE}) d WHERE EXISTS (SELECT 1 FROM contact_trigram t"
         f" WHERE contact_trigram MATCH ? AND t.rowid = (? << {KEY_SHIFT} | d.seq))"
     )
     sql = f"SELECT seq FROM contact_domain WHERE num = ? AND domain >= ? AND domain < ? UNION {check}"
@@ -174,12 +179,24 @@ def _domain_seqs(token: str, company: int) -> tuple[str, list[object]]:
     return sql, [company, start, f"{start}\u0080", company, _quoted(token), company]
 
 
+def _domain_tokens(entity: str, tokens: Collection[str]) -> list[str]:
+    """The tokens the email-domain index answers (`domain_of`): a contact's only."""
+    return [t for t in tokens if domain_of(t)] if entity == "contact" else []
+
+
+def named_only(entity: str, terms: Terms, span: Span) -> tuple[str, list[object]] | None:
+    """With a domain token, the only records that can hold every token in their name (relevance
+    tiers 0-2): the rows the domain index keeps under '' (a name holding '@' among them). None
+    without one."""
+    return (_UNSURE, [number(span)]) if _domain_tokens(entity, terms.tokens) else None
+
+
 def _own(
     entity: str, tokens: Collection[str], span: Span | None = None, company: int | None = None
 ) -> tuple[str, list[object]]:
     """Seqs whose own row matches every token. A contact's domain tokens ("@acme", `domain_of`) read
     the domain index of the company numbered `company`; the other tokens lead when there are any."""
-    domains = [t for t in tokens if domain_of(t)] if entity == "contact" else []
+    domains = _domain_tokens(entity, tokens)
     if company is None or not domains:
         return _fts(entity, tokens, span)
     sets = [_domain_seqs(t, company) for t in domains]
@@ -254,7 +271,7 @@ def match_sql(
     (taken from `span` when that is given).
     """
     if company is None and span is not None:
-        company = span[0] >> KEY_SHIFT
+        company = number(span)
     if not reach:
         return _own(entity, terms.tokens, span, company)
     if len(reach) > EXPAND_MAX:
