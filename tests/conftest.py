@@ -26,6 +26,7 @@ from customermates.store import accounts as acc
 from customermates.store import connect
 from customermates.store.database import in_transaction
 from customermates.store.migrations import migrate
+from tests.crm_seed import Crm, open_crm
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -33,6 +34,14 @@ ROOT = Path(__file__).resolve().parents[1]
 @pytest.fixture
 def anyio_backend() -> str:
     return "asyncio"
+
+
+@pytest.fixture
+def crm(tmp_path: Path) -> Iterator[Crm]:
+    """A database with one company, written in process (`tests/crm_seed.py`), closed after the test."""
+    crm = open_crm(tmp_path / "crm.db")
+    yield crm
+    crm.conn.close()
 
 
 @pytest.fixture

@@ -20,13 +20,6 @@ NOW = "2026-03-31T12:00:00.000Z"
 READ_OWN = {"contacts.readOwn", "users.readAll"}
 
 
-@pytest.fixture
-def crm(tmp_path) -> Crm:
-    crm = open_crm(tmp_path / "crm.db")
-    yield crm
-    crm.conn.close()
-
-
 def rule(field: str, operator: str, value=None) -> dict:
     return {"field": field, "operator": operator} | ({} if value is None else {"value": value})
 

@@ -14,15 +14,8 @@ import pytest
 from customermates.crm import queries as q
 from customermates.crm.filters import OPERATORS
 from tests.conftest import err, ok, rpc
-from tests.crm_seed import Crm, open_crm
+from tests.crm_seed import Crm
 from tests.records_support import make
-
-
-@pytest.fixture
-def crm(tmp_path) -> Crm:
-    crm = open_crm(tmp_path / "crm.db")
-    yield crm
-    crm.conn.close()
 
 
 def rule(field: str, operator: str, value=None) -> dict:

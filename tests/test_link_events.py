@@ -7,18 +7,8 @@ deleted record's elements, and the whole record a webhook carries."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 
-import pytest
-
-from tests.crm_seed import Crm, open_crm
-
-
-@pytest.fixture
-def crm(tmp_path) -> Iterator[Crm]:
-    crm = open_crm(tmp_path / "crm.db")
-    yield crm
-    crm.conn.close()
+from tests.crm_seed import Crm
 
 
 def changes(crm: Crm, entity_id: str) -> list[tuple[str, str, dict | None]]:

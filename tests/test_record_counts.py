@@ -2,19 +2,12 @@
 
 from __future__ import annotations
 
-import pytest
-
 from customermates.auth import authenticate
 from customermates.store import accounts as acc
 from customermates.store import connect
 from customermates.store import migrations as mig
 from tests import crm_seed
 from tests.crm_seed import Crm, open_crm
-
-
-@pytest.fixture
-def crm(tmp_path) -> Crm:
-    return open_crm(tmp_path / "crm.db")
 
 
 def totals(crm: Crm, entity: str) -> tuple[int, int]:

@@ -10,15 +10,8 @@ import pytest
 
 from customermates.crm.search import match_sql, read_terms
 from tests.conftest import ok
-from tests.crm_seed import Crm, open_crm
+from tests.crm_seed import Crm
 from tests.records_support import make
-
-
-@pytest.fixture
-def crm(tmp_path) -> Crm:
-    crm = open_crm(tmp_path / "crm.db")
-    yield crm
-    crm.conn.close()
 
 
 def found(crm: Crm, term: str, entity: str = "contact") -> list[str]:

@@ -36,13 +36,6 @@ TERMS = [
 ]  # fmt: skip
 
 
-@pytest.fixture
-def crm(tmp_path) -> Crm:
-    crm = open_crm(tmp_path / "crm.db")
-    yield crm
-    crm.conn.close()
-
-
 def _seed(crm: Crm) -> dict[str, str]:
     ids = {}
     for name, emails in PEOPLE.items():

@@ -6,16 +6,9 @@ from __future__ import annotations
 import pytest
 
 from customermates.errors import ToolError
-from tests.crm_seed import Crm, open_crm
+from tests.crm_seed import Crm
 
 UUID = "0194a0a0-0000-7000-8000-000000000001"
-
-
-@pytest.fixture
-def crm(tmp_path) -> Crm:
-    crm = open_crm(tmp_path / "crm.db")
-    yield crm
-    crm.conn.close()
 
 
 def refused(crm: Crm, tool: str, args: dict) -> dict:

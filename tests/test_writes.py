@@ -4,19 +4,11 @@ links both ways, computed deal totals, and search rows that follow renames."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 
 import pytest
 
 from customermates.errors import ToolError
-from tests.crm_seed import Crm, open_crm
-
-
-@pytest.fixture
-def crm(tmp_path) -> Iterator[Crm]:
-    crm = open_crm(tmp_path / "crm.db")
-    yield crm
-    crm.conn.close()
+from tests.crm_seed import Crm
 
 
 def events(crm: Crm, entity_id: str) -> list[tuple[str, str]]:
